@@ -1,0 +1,211 @@
+"""Exact laws: best-of-N (THEORY.md §5), the KL-regularised optimum, the sharpening error.
+
+Best-of-N under the log-likelihood self-reward. For a prompt x let
+``F(v) = Σ_{y: π(y|x) <= v} π(y|x)`` and ``F(v-)`` the same sum with ``<``. The best of N
+i.i.d. draws has probability level ``v`` with probability ``F(v)^N - F(v-)^N``, split evenly
+among the ``k_v`` responses at that level (ties count as one level within the relative
+tolerance ``TIE_RTOL``, comparing neighbours in sorted order). Both are evaluated in log space
+(see ``sharpsim._config``), so the law is exact in float64 for any N.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import logsumexp
+
+from sharpsim import _config
+from sharpsim import _validation as v
+from sharpsim.coefficients import as_policy
+from sharpsim.policies import TabularPolicy
+from sharpsim.problems import Problem, as_tabular_base
+
+__all__ = [
+    "BonSampler",
+    "bon_law",
+    "bon_sampler",
+    "bon_success_probability",
+    "kl_regularized_optimum",
+    "sharpening_error",
+]
+
+
+# ----------------------------------------------------------------------- level structure
+def _levels(log_probs: jax.Array, rtol: float):
+    """Sorted level structure of each row of ``log_probs: [X, Y]``.
+
+    Returns, per sorted position (descending probability): ``order`` (original index),
+    ``log_cdf`` = log F(v) and ``log_cdf_below`` = log F(v-) of its level, ``start`` (first
+    sorted position of its level) and ``size`` = k_v.
+    """
+    order = jnp.argsort(-log_probs, axis=-1, stable=True)
+    lp = jnp.take_along_axis(log_probs, order, axis=-1)
+    return (order,) + jax.vmap(lambda row: _row_levels(row, rtol))(lp)
+
+
+def _row_levels(lp: jax.Array, rtol: float):
+    Y = lp.shape[0]
+    new = jnp.concatenate([jnp.ones((1,), bool), lp[1:] < lp[:-1] + jnp.log1p(-rtol)])
+    gid = jnp.cumsum(new) - 1  # level id per sorted position, 0 = most likely
+    p = jnp.exp(lp)
+    gmass = jax.ops.segment_sum(p, gid, num_segments=Y)
+    gsize = jax.ops.segment_sum(jnp.ones_like(p), gid, num_segments=Y)
+    pos = jnp.arange(Y)
+    gstart = jax.ops.segment_min(pos, gid, num_segments=Y)
+    above = jnp.cumsum(gmass) - gmass  # mass strictly above each level
+    below = jnp.cumsum(gmass[::-1])[::-1] - gmass  # mass strictly below each level
+    at_or_below = below + gmass
+    at_or_above = above + gmass
+    log_f = _log_one_minus(at_or_below, above)
+    log_f_below = _log_one_minus(below, at_or_above)
+    return log_f[gid], log_f_below[gid], gstart[gid], gsize[gid]
+
+
+def _log_one_minus(direct, complement):
+    """``log(direct)`` where ``direct = 1 - complement``, from whichever is accurate."""
+    safe_c = jnp.minimum(complement, 1.0)
+    return jnp.where(direct < 0.5, jnp.log(direct), jnp.log1p(-safe_c))
+
+
+def _check_n(N):
+    if v.is_concrete(N) and jnp.ndim(N) == 0:
+        v.check_positive_int("N", N if isinstance(N, int) else _int_or_raise(N))
+    return N
+
+
+def _int_or_raise(N):
+    value = float(N)
+    if not value.is_integer():
+        raise TypeError(f"`N` must be an integer >= 1; got {value}")
+    return int(value)
+
+
+# ----------------------------------------------------------------------------- BoN law
+def bon_law(problem: Problem, N, *, rtol: float = _config.TIE_RTOL) -> TabularPolicy:
+    """The exact law ``π^BoN_N`` of the best-of-N response under ``r_self = log π_base``.
+
+    Args:
+      problem: the problem (its base is enumerated if autoregressive).
+      N: number of draws, an integer ``>= 1`` (may be a traced scalar or a ``[num_prompts]``
+        array of per-prompt N).
+      rtol: relative tie tolerance (default ``TIE_RTOL``).
+
+    Returns:
+      A :class:`TabularPolicy` with ``probs[x, y] = (F(v)^N - F(v-)^N) / k_v``, ``v = π_base(y|x)``.
+    """
+    _check_n(N)
+    base = as_tabular_base(problem)
+    return TabularPolicy(_bon_log_law(base.log_probs, N, rtol))
+
+
+def _bon_log_law(log_probs, N, rtol):
+    order, log_f, log_f_below, _, size = _levels(log_probs, rtol)
+    N = jnp.asarray(N, dtype=log_f.dtype)
+    N = N[..., None] if N.ndim == 1 else N
+    top = N * log_f
+    # F^N - F_-^N = F^N (1 - exp(N (log F_- - log F))); a zero-mass level gets nothing
+    diff = jnp.where(log_f > -jnp.inf, N * (log_f_below - log_f), -jnp.inf)
+    log_level = top + jnp.log(-jnp.expm1(diff))
+    log_level = jnp.where(log_f > -jnp.inf, log_level, -jnp.inf)
+    sorted_law = log_level - jnp.log(size)
+    inv = jnp.argsort(order, axis=-1)
+    return jnp.take_along_axis(sorted_law, inv, axis=-1)
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class BonSampler:
+    """Precomputed level structure for exact best-of-N draws in O(log |Y|) each.
+
+    Build with :func:`bon_sampler`; the cost of a draw does not grow with N. All fields are
+    ``[num_prompts, num_responses]``, indexed by sorted position (descending probability).
+    """
+
+    order: jax.Array
+    log_cdf: jax.Array
+    start: jax.Array
+    size: jax.Array
+
+    def sample(self, key: jax.Array, prompts, N) -> jax.Array:
+        """One exact BoN_N pick per prompt: ``prompts: [...]`` → responses ``[...]``.
+
+        Inverse CDF over levels: the pick's level is the lowest ``v`` with
+        ``F(v)^N >= u``; the response is then uniform among the ``k_v`` at that level.
+        ``N`` may be a scalar or broadcast against ``prompts``.
+        """
+        prompts = jnp.asarray(prompts)
+        k_level, k_within = jax.random.split(key)
+        u = jax.random.uniform(k_level, prompts.shape, dtype=self.log_cdf.dtype)
+        threshold = jnp.log(u) / jnp.asarray(N, dtype=self.log_cdf.dtype)
+
+        def one(x, thr, w):
+            neg = -self.log_cdf[x]  # non-decreasing along sorted positions
+            pos = jnp.searchsorted(neg, -thr, side="right") - 1
+            pos = jnp.clip(pos, 0, neg.shape[0] - 1)
+            size = self.size[x, pos]
+            j = self.start[x, pos] + jnp.minimum(jnp.floor(w * size).astype(pos.dtype), size.astype(pos.dtype) - 1)
+            return self.order[x, j]
+
+        w = jax.random.uniform(k_within, prompts.shape, dtype=self.log_cdf.dtype)
+        flat = jax.vmap(one)(prompts.ravel(), jnp.broadcast_to(threshold, prompts.shape).ravel(), w.ravel())
+        return flat.reshape(prompts.shape)
+
+
+def bon_sampler(problem: Problem, *, rtol: float = _config.TIE_RTOL) -> BonSampler:
+    """Precomputes :class:`BonSampler` for ``problem`` (O(|X| |Y| log |Y|) once)."""
+    base = as_tabular_base(problem)
+    order, log_f, _, start, size = _levels(base.log_probs, rtol)
+    return BonSampler(order, log_f, start.astype(order.dtype), size.astype(order.dtype))
+
+
+def bon_success_probability(problem: Problem, N, *, gamma: float = 0.0) -> float:
+    """``P_{x~μ, y~π^BoN_N}[y ∈ y*_γ(x)]``, exactly (from :func:`bon_law`)."""
+    gamma = v.check_unit_interval("gamma", gamma)
+    base = as_tabular_base(problem)
+    law = bon_law(problem, N)
+    hit = law.mass(base.argmax_set(gamma))
+    return float(jnp.sum(problem.prompt_probs * hit))
+
+
+# -------------------------------------------------------------------------- KL optimum
+def kl_regularized_optimum(problem: Problem, beta: float) -> TabularPolicy:
+    """``π*_β ∝ π_base · exp(log π_base / β) = π_base^{1+1/β}`` (Eq 3's maximiser).
+
+    Computed as a ``log_softmax`` of ``(1 + 1/β)(log π_base - max log π_base)`` so small β
+    does not overflow (β down to ~1e-300 is fine).
+
+    Raises:
+      ValueError: unless β is a finite number > 0.
+    """
+    if v.is_concrete(beta):
+        beta = v.check_positive("beta", beta)
+    base = as_tabular_base(problem)
+    lp = base.log_probs
+    shifted = lp - base.max_log_prob()[:, None]
+    scaled = jnp.where(shifted == 0, 0.0, shifted * (1.0 + 1.0 / beta))
+    return TabularPolicy(jax.nn.log_softmax(scaled, axis=-1))
+
+
+# --------------------------------------------------------------------- sharpening error
+def sharpening_error(problem: Problem, policy, *, delta: float, gamma: float = 0.0) -> float:
+    """``err_δ(π̂) = P_{x~μ}[π̂(y*_γ(x) | x) < 1 - δ]`` (Def 3.1 / Def F.1), exactly.
+
+    The comparison is strict ``<`` in float64, with no extra tolerance; ``y*_γ`` is the base's
+    γ-approximate arg-max set (ties within ``TIE_RTOL``).
+
+    Args:
+      problem: gives π_base (for ``y*_γ``) and μ.
+      policy: π̂ — a policy or a ``[num_prompts, num_responses]`` probability array.
+      delta: level δ in [0, 1).
+      gamma: approximation γ in [0, 1).
+    """
+    delta = v.check_unit_interval("delta", delta)
+    gamma = v.check_unit_interval("gamma", gamma)
+    pi = as_policy(problem, policy)
+    base = as_tabular_base(problem)
+    mask = base.argmax_set(gamma)
+    log_mass = logsumexp(jnp.where(mask, pi.log_probs, -jnp.inf), axis=-1)
+    fail = log_mass < jnp.log1p(-delta)
+    return float(jnp.sum(jnp.where(fail, problem.prompt_probs, 0.0)))

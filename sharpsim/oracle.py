@@ -1,0 +1,218 @@
+"""The sample-and-evaluate oracle (Def 3.2, Def D.1): the only door to ``π_base``.
+
+Algorithms never read ``problem.base`` themselves. They call these functions, which draw
+prompts ``x ~ μ`` and responses ``y ~ π_base(·|x)`` and reveal ``log π_base(y|x)`` for the
+sampled responses only, and every call returns ``num_queries``: the number of responses whose
+log-probability it revealed. An algorithm's sample complexity ``m`` is the sum of the
+``num_queries`` of its calls.
+
+* :func:`sample_and_evaluate` — n prompts, N responses each, ``m = n N``;
+* :func:`sample_and_evaluate_adaptive` — a stopping rule decides how many responses each
+  prompt gets; ``m = Σ_i N_i``, random;
+* :func:`evaluate` — scores responses drawn elsewhere (XPO's own samples), one query each;
+* :func:`best_of_n` — the best-of-N pick of each prompt, either literally (N draws) or from the
+  exact law in O(log |Y|) per prompt; both charge the same ``m = n N``.
+
+``n``, ``N`` (literal path) and ``max_draws`` fix array shapes, so they are static under
+``jit``; the exact BoN path takes N as a traced value and does not recompile across N.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+from sharpsim import _config
+from sharpsim import _validation as v
+from sharpsim.laws import bon_sampler
+from sharpsim.policies import AutoregressivePolicy
+from sharpsim.problems import Problem
+
+__all__ = [
+    "AdaptiveBatch",
+    "BonBatch",
+    "OracleBatch",
+    "best_of_n",
+    "evaluate",
+    "sample_and_evaluate",
+    "sample_and_evaluate_adaptive",
+    "sample_prompts",
+]
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class OracleBatch:
+    """What the oracle reveals: prompts, responses and their base log-probabilities.
+
+    Attributes:
+      prompts: ``[n]`` prompt indices.
+      responses: ``[n, N]`` (tabular) or ``[n, N, H]`` (autoregressive) responses.
+      log_probs: ``[n, N]`` ``log π_base(y|x)``.
+      num_queries: scalar, the number of revealed log-probabilities (``n N``).
+    """
+
+    prompts: jax.Array
+    responses: jax.Array
+    log_probs: jax.Array
+    num_queries: jax.Array
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class AdaptiveBatch:
+    """An adaptive oracle call (Def D.1).
+
+    Attributes:
+      prompts: ``[n]``.
+      responses: ``[n, max_draws(, H)]``; entries after a prompt's stopping time are ``-1``
+        (they were never drawn as far as the algorithm is concerned).
+      log_probs: ``[n, max_draws]``; ``-inf`` after the stopping time.
+      num_draws: ``[n]`` the stopping time ``N_i`` of each prompt.
+      truncated: ``[n]`` True where the rule had not stopped by ``max_draws``.
+      num_queries: ``Σ_i N_i``.
+    """
+
+    prompts: jax.Array
+    responses: jax.Array
+    log_probs: jax.Array
+    num_draws: jax.Array
+    truncated: jax.Array
+    num_queries: jax.Array
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class BonBatch:
+    """Best-of-N picks: ``prompts: [n]``, ``responses: [n(, H)]``, ``log_probs: [n]``,
+    ``num_queries = n N``."""
+
+    prompts: jax.Array
+    responses: jax.Array
+    log_probs: jax.Array
+    num_queries: jax.Array
+
+
+def _int():
+    return jnp.int64 if _config.X64_ENABLED else jnp.int32
+
+
+def sample_prompts(key: jax.Array, problem: Problem, n: int) -> jax.Array:
+    """``[n]`` i.i.d. prompts ``x ~ μ`` (no query is charged: prompts are free)."""
+    return jax.random.categorical(key, jnp.log(problem.prompt_probs), shape=(n,))
+
+
+def _check_shape_args(**kwargs):
+    for name, value in kwargs.items():
+        if v.is_concrete(value):
+            v.check_positive_int(name, value)
+
+
+def sample_and_evaluate(key: jax.Array, problem: Problem, n: int, N: int) -> OracleBatch:
+    """Draws ``n`` prompts and ``N`` responses each from ``π_base`` and scores them.
+
+    Charges ``m = n N`` queries.
+    """
+    _check_shape_args(n=n, N=N)
+    k_x, k_y = jax.random.split(key)
+    prompts = sample_prompts(k_x, problem, n)
+    responses = problem.base.sample(k_y, prompts, N)
+    log_probs = problem.base.log_prob(prompts, responses)
+    return OracleBatch(prompts, responses, log_probs, jnp.asarray(n * N, _int()))
+
+
+def evaluate(problem: Problem, prompts, responses) -> OracleBatch:
+    """Scores given responses under ``π_base`` (e.g. XPO's samples from its own iterate).
+
+    Args:
+      prompts: ``[n]``.
+      responses: ``[n, k]`` (or ``[n, k, H]``), or ``[n]`` (``[n, H]``) for one each.
+
+    Charges one query per response.
+    """
+    prompts = jnp.asarray(prompts)
+    responses = jnp.asarray(responses)
+    log_probs = problem.base.log_prob(prompts, responses)
+    return OracleBatch(prompts, responses, log_probs, jnp.asarray(log_probs.size, _int()))
+
+
+def sample_and_evaluate_adaptive(
+    key: jax.Array,
+    problem: Problem,
+    n: int,
+    *,
+    stop: Callable[[jax.Array, jax.Array], jax.Array],
+    max_draws: int,
+) -> AdaptiveBatch:
+    """Draws responses one at a time per prompt until ``stop`` fires (Def D.1).
+
+    Args:
+      stop: ``stop(k, best_log_prob) -> bool`` evaluated after the k-th draw (``k >= 1``)
+        with ``best_log_prob = max_{j<=k} log π_base(y_j|x)``; vectorised over prompts.
+        It sees only what was revealed so far.
+      max_draws: a cap on draws per prompt (a shape, so static under ``jit``); prompts
+        reaching it are reported in ``truncated``.
+
+    Charges ``Σ_i N_i`` queries, the number of draws actually made.
+    """
+    _check_shape_args(n=n, max_draws=max_draws)
+    batch = sample_and_evaluate(key, problem, n, max_draws)
+    best = jax.lax.cummax(batch.log_probs, axis=1)
+    k = jnp.arange(1, max_draws + 1)
+    fired = stop(k[None, :], best)
+    fired = jnp.asarray(fired).at[:, -1].set(True)
+    num_draws = jnp.argmax(fired, axis=1) + 1
+    truncated = ~jnp.asarray(stop(jnp.asarray(max_draws), best[:, -1]))
+    truncated = truncated & (num_draws == max_draws)
+    seen = k[None, :] <= num_draws[:, None]
+    mask = seen.reshape(seen.shape + (1,) * (batch.responses.ndim - 2))
+    responses = jnp.where(mask, batch.responses, -1)
+    log_probs = jnp.where(seen, batch.log_probs, -jnp.inf)
+    return AdaptiveBatch(
+        batch.prompts, responses, log_probs, num_draws, truncated, jnp.sum(num_draws).astype(_int())
+    )
+
+
+def best_of_n(
+    key: jax.Array,
+    problem: Problem,
+    n: int,
+    N,
+    *,
+    method: str = "exact",
+    rtol: float = _config.TIE_RTOL,
+) -> BonBatch:
+    """Best-of-N picks under ``r_self = log π_base`` for ``n`` fresh prompts.
+
+    Args:
+      method: ``"literal"`` draws N responses per prompt and keeps the most likely (the first
+        of those tied within ``rtol``, which splits ties evenly by symmetry); ``"exact"`` draws
+        the pick from the exact law in O(log |Y|) (see :class:`~sharpsim.laws.BonSampler`),
+        enumerating an autoregressive base first.
+
+    Both methods return picks with the same law and charge the same ``m = n N``.
+    """
+    if method not in ("exact", "literal"):
+        raise ValueError(f"`method` must be 'exact' or 'literal'; got {method!r}")
+    if method == "literal":
+        _check_shape_args(n=n, N=N)
+        batch = sample_and_evaluate(key, problem, n, N)
+        lp = batch.log_probs
+        best = jnp.argmax(lp >= jnp.max(lp, axis=1, keepdims=True) + jnp.log1p(-rtol), axis=1)
+        rows = jnp.arange(n)
+        return BonBatch(batch.prompts, batch.responses[rows, best], lp[rows, best], batch.num_queries)
+    _check_shape_args(n=n)
+    if v.is_concrete(N):
+        v.check_positive_int("N", N)
+    k_x, k_y = jax.random.split(key)
+    prompts = sample_prompts(k_x, problem, n)
+    index = bon_sampler(problem, rtol=rtol).sample(k_y, prompts, N)
+    responses = index
+    if isinstance(problem.base, AutoregressivePolicy):
+        responses = problem.base.index_to_sequence(index)
+    log_probs = problem.base.log_prob(prompts, responses)
+    m = (jnp.asarray(N, _int()) * n).astype(_int())
+    return BonBatch(prompts, responses, log_probs, m)
