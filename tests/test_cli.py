@@ -1,0 +1,53 @@
+"""The ``sharpsim`` command line."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from sharpsim import cli
+
+
+def test_help_lists_commands(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "figures" in out and "describe" in out
+
+
+def test_no_command_prints_help(capsys):
+    assert cli.main([]) == 0
+    assert "usage" in capsys.readouterr().out
+
+
+def test_describe_prints_the_requested_coefficients(capsys):
+    rc = cli.main(["describe", "--prompts", "50", "--responses", "100", "--coverage", "20", "--margin", "0.3"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    cov = float(re.search(r"coverage C_cov \(Eq 6\)\s+(\S+)", out).group(1))
+    margin = float(re.search(r"margin γ_margin \(Assumption 4.2\)\s+(\S+)", out).group(1))
+    assert abs(cov - 20) <= 1e-6 * 20
+    assert margin >= 0.3
+
+
+def test_describe_infeasible_is_a_clean_error(capsys):
+    rc = cli.main(["describe", "--responses", "100", "--coverage", "1000"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "`coverage`" in err and "feasible range" in err
+
+
+def test_figures_list_and_testing_run(tmp_path, capsys):
+    assert cli.main(["figures", "--list"]) == 0
+    assert "bon_inference" in capsys.readouterr().out
+    rc = cli.main(["figures", "--testing", "--out", str(tmp_path), "--only", "bon_inference", "--no-progress"])
+    assert rc == 0
+    assert (tmp_path / "bon_inference.png").exists()
+
+
+def test_figures_bad_name_and_modes(tmp_path, capsys):
+    assert cli.main(["figures", "--only", "nope", "--out", str(tmp_path)]) == 2
+    assert "unknown figure" in capsys.readouterr().err
+    assert cli.main(["figures", "--quick", "--full", "--out", str(tmp_path)]) == 2

@@ -1,0 +1,91 @@
+"""The figure pipeline on the TESTING settings: files, manifest, resume, statistics."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from scipy import stats
+
+from sharpsim import figures
+from sharpsim.experiments import _runner, bon_inference
+
+
+def test_generate_writes_every_artifact(tmp_path):
+    written = figures.generate(["bon_inference"], out=tmp_path, mode="testing", progress=False, log=lambda s: None)
+    names = {p.name for p in written}
+    assert names == {"bon_inference.png", "bon_inference.pdf", "bon_inference.csv", "bon_inference.manifest.json"}
+    for p in written:
+        assert p.stat().st_size > 0
+    manifest = json.loads((tmp_path / "bon_inference.manifest.json").read_text())
+    config = bon_inference.CONFIGS["testing"]
+    assert manifest["mode"] == "testing"
+    assert manifest["config"]["seed"] == config.seed
+    assert manifest["config_hash"] == _runner.config_hash(config)
+    assert manifest["versions"]["jax"]
+    rows = _runner.read_rows(tmp_path / "bon_inference.csv")
+    assert len(rows) == len(bon_inference.cells(config))
+
+
+def test_rows_agree_with_exact_law_and_prop_c1(tmp_path):
+    figures.generate(["bon_inference"], out=tmp_path, mode="testing", progress=False, log=lambda s: None)
+    rows = _runner.read_rows(tmp_path / "bon_inference.csv")
+    for r in rows:
+        # Prop C.1 is an exact inequality: (1-p)^N <= e^{-Np}.
+        assert r["prop_c1_bound"] <= r["exact"] + 1e-12
+        assert r["num_queries"] == r["trials"] * r["N"]
+        # Statistical: a 99.99% Clopper-Pearson interval around the measured frequency must
+        # contain the exact probability; false-failure probability <= 1e-4 per row (4 rows).
+        ci = stats.binomtest(r["hits"], r["trials"]).proportion_ci(0.9999, method="exact")
+        assert ci.low <= r["exact"] <= ci.high, r
+
+
+def test_sweep_resumes_without_recomputing(tmp_path, monkeypatch):
+    config = bon_inference.CONFIGS["testing"]
+    cells = bon_inference.cells(config)
+    calls = []
+
+    def flaky(cell):
+        calls.append(cell)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the sweep is killed while computing the third cell
+        return {"value": len(calls)}
+
+    path = tmp_path / "sweep.csv"
+    with pytest.raises(KeyboardInterrupt):
+        _runner.run_sweep(cells, flaky, path, config=config, progress=False)
+    assert len(_runner.read_rows(path)) == 2  # the two finished cells are on disk
+
+    calls.clear()
+    rows = _runner.run_sweep(cells, lambda c: {"value": -1}, path, config=config, progress=False)
+    assert len(rows) == len(cells)
+    assert [r["value"] for r in rows[:2]] == [1, 2]  # kept, not recomputed
+    assert all(r["value"] == -1 for r in rows[2:])
+
+    # A third run computes nothing at all.
+    def must_not_run(cell):
+        raise AssertionError("a finished cell was recomputed")
+
+    assert len(_runner.run_sweep(cells, must_not_run, path, config=config, progress=False)) == len(cells)
+
+
+def test_other_configs_are_kept_and_columns_guarded(tmp_path):
+    config = bon_inference.CONFIGS["testing"]
+    other = bon_inference.Config(**{**config.__dict__, "seed": 99})
+    path = tmp_path / "sweep.csv"
+    cells = bon_inference.cells(config)
+    _runner.run_sweep(cells, lambda c: {"value": 1}, path, config=config, progress=False)
+    _runner.run_sweep(cells, lambda c: {"value": 2}, path, config=other, progress=False)
+    all_rows = _runner.read_rows(path)
+    assert len(all_rows) == 2 * len(cells)
+    assert {r["value"] for r in all_rows} == {1, 2}
+    third = bon_inference.Config(**{**config.__dict__, "seed": 7})
+    with pytest.raises(ValueError, match="--out"):
+        _runner.run_sweep(cells, lambda c: {"other_column": 3}, path, config=third, progress=False)
+
+
+def test_unknown_figure_and_mode_raise(tmp_path):
+    with pytest.raises(ValueError, match="unknown figure"):
+        figures.generate(["nope"], out=tmp_path)
+    with pytest.raises(ValueError, match="`mode`"):
+        figures.generate(None, out=tmp_path, mode="slowest")
