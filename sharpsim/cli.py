@@ -112,7 +112,7 @@ def _describe(args) -> int:
         (f"C_π_base/π*_β;β (β={args.beta:g})", f"{ss.power_concentrability(problem, base, opt, beta=args.beta):.6g}  (Lemma 4.1: <= |Y|)"),
         (f"err_δ(π*_β), δ={args.delta:g}", f"{ss.sharpening_error(problem, opt, delta=args.delta):.6g}"),
         (f"Prop C.1 N for ρ={args.rho:g}: max_x", f"{float(n_needed.max()):.6g}"),
-        (f"β ≤ γ/(2 log(2|Y|/δ)) (margin lemma)", f"{beta_lemma:.6g}"),
+        ("β ≤ γ/(2 log(2|Y|/δ)) (margin lemma)", f"{beta_lemma:.6g}"),
     ]
     width = max(len(k) for k, _ in lines)
     for k, val in lines:
