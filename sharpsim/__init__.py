@@ -4,8 +4,14 @@ Importing sharpsim enables JAX's 64-bit mode; see ``sharpsim._config`` for the
 floating-point policy.
 """
 
-from sharpsim import _config  # noqa: F401  (sets the floating-point policy first)
-from sharpsim import algorithms, bounds, oracle, policies, problems
+from sharpsim import (
+    _config,  # noqa: F401  (sets the floating-point policy first)
+    algorithms,
+    bounds,
+    oracle,
+    policies,
+    problems,
+)
 from sharpsim._config import ENUMERATION_LIMIT, TIE_RTOL
 from sharpsim.coefficients import (
     adaptive_coverage,

@@ -7,9 +7,8 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from sharpsim import _config
+from sharpsim import _config, oracle
 from sharpsim import _validation as v
-from sharpsim import oracle
 from sharpsim.problems import Problem, as_tabular_base
 
 __all__ = ["BonResult", "best_of_n"]
