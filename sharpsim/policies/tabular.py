@@ -102,12 +102,21 @@ class TabularPolicy:
         Returns:
           ``[...]`` (or ``[..., num_samples]``) integer responses.
         """
+        # Inverse-CDF sampling: O(log |Y|) time and O(1) memory per draw (a Gumbel-max
+        # categorical would materialise |Y| noise values per draw).
         prompts = jnp.asarray(prompts)
-        logits = self.log_probs[prompts]
-        if num_samples is None:
-            return jax.random.categorical(key, logits, axis=-1)
-        shape = prompts.shape + (num_samples,)
-        return jax.random.categorical(key, logits[..., None, :], axis=-1, shape=shape)
+        shape = prompts.shape if num_samples is None else prompts.shape + (num_samples,)
+        cdf = jnp.cumsum(self.probs, axis=-1)  # [X, Y]
+        u = jax.random.uniform(key, shape, dtype=cdf.dtype)
+        rows = prompts if num_samples is None else prompts[..., None]
+        rows = jnp.broadcast_to(rows, shape)
+
+        def draw(x, ux):
+            row = cdf[x]
+            return jnp.searchsorted(row, ux * row[-1], side="right")
+
+        flat = jax.vmap(draw)(rows.ravel(), u.ravel())
+        return flat.reshape(shape).astype(_int())
 
     # ------------------------------------------------------------------- arg-max sets
     def max_log_prob(self) -> jax.Array:
@@ -141,3 +150,7 @@ class TabularPolicy:
 
 def _float():
     return jnp.float64 if _config.X64_ENABLED else jnp.float32
+
+
+def _int():
+    return jnp.int64 if _config.X64_ENABLED else jnp.int32
