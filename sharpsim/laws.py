@@ -14,6 +14,7 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import logsumexp
 
 from sharpsim import _config
@@ -69,9 +70,20 @@ def _log_one_minus(direct, complement):
     return jnp.where(direct < 0.5, jnp.log(direct), jnp.log1p(-safe_c))
 
 
-def _check_n(N):
-    if v.is_concrete(N) and jnp.ndim(N) == 0:
+def _check_n(N, num_prompts: int | None = None):
+    if not v.is_concrete(N):
+        return N
+    if jnp.ndim(N) == 0:
         v.check_positive_int("N", N if isinstance(N, int) else _int_or_raise(N))
+        return N
+    # per-prompt N: every entry an integer >= 1, one per prompt
+    arr = np.asarray(N)
+    if arr.ndim != 1 or (num_prompts is not None and arr.shape[0] != num_prompts):
+        raise ValueError(f"`N` must be a scalar or have shape [num_prompts] = [{num_prompts}]; got {arr.shape}")
+    if arr.dtype == bool or not np.all(np.isfinite(arr.astype(np.float64))) or np.any(arr != np.round(arr)):
+        raise TypeError(f"`N` must hold integers >= 1; got {arr}")
+    if np.any(arr < 1):
+        raise ValueError(f"`N` must hold integers >= 1; smallest entry is {arr.min()}")
     return N
 
 
@@ -95,7 +107,7 @@ def bon_law(problem: Problem, N, *, rtol: float = _config.TIE_RTOL) -> TabularPo
     Returns:
       A :class:`TabularPolicy` with ``probs[x, y] = (F(v)^N - F(v-)^N) / k_v``, ``v = π_base(y|x)``.
     """
-    _check_n(N)
+    _check_n(N, problem.num_prompts if isinstance(problem, Problem) else None)
     base = as_tabular_base(problem)
     return TabularPolicy(_bon_log_law(base.log_probs, N, rtol))
 

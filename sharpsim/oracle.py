@@ -162,10 +162,11 @@ def sample_and_evaluate_adaptive(
     batch = sample_and_evaluate(key, problem, n, max_draws)
     best = jax.lax.cummax(batch.log_probs, axis=1)
     k = jnp.arange(1, max_draws + 1)
-    fired = stop(k[None, :], best)
-    fired = jnp.asarray(fired).at[:, -1].set(True)
+    # a rule may ignore `best` (e.g. a fixed budget k >= N): broadcast its answer to [n, max_draws]
+    fired = jnp.broadcast_to(jnp.asarray(stop(k[None, :], best)), best.shape)
+    fired = fired.at[:, -1].set(True)
     num_draws = jnp.argmax(fired, axis=1) + 1
-    truncated = ~jnp.asarray(stop(jnp.asarray(max_draws), best[:, -1]))
+    truncated = ~jnp.broadcast_to(jnp.asarray(stop(jnp.asarray(max_draws), best[:, -1])), num_draws.shape)
     truncated = truncated & (num_draws == max_draws)
     seen = k[None, :] <= num_draws[:, None]
     mask = seen.reshape(seen.shape + (1,) * (batch.responses.ndim - 2))

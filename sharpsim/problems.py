@@ -93,7 +93,11 @@ def from_probs(base_probs, prompt_probs=None) -> Problem:
     Raises:
       ValueError: on a non-distribution or on mismatched shapes.
     """
-    return from_policy(TabularPolicy.from_probs(base_probs), prompt_probs)
+    try:
+        policy = TabularPolicy.from_probs(base_probs)
+    except ValueError as err:  # name the argument the caller passed
+        raise ValueError(str(err).replace("`probs`", "`base_probs`")) from None
+    return from_policy(policy, prompt_probs)
 
 
 def from_policy(policy: TabularPolicy | AutoregressivePolicy, prompt_probs=None) -> Problem:
@@ -168,8 +172,8 @@ def with_coverage(
     """
     num_prompts = v.check_positive_int("num_prompts", num_prompts)
     lo, hi = coverage_range(num_responses, margin=margin, num_argmax=num_argmax)
-    coverage = v.check_at_least("coverage", coverage, 1.0)
-    if coverage > hi * (1 + 1e-12):
+    coverage = v.check_at_least("coverage", coverage, -np.inf)
+    if not lo <= coverage <= hi * (1 + 1e-12):
         raise ValueError(
             f"`coverage` = {coverage:g} is infeasible with num_responses = {num_responses}, "
             f"num_argmax = {num_argmax} and margin = {margin:g}: the feasible range is "
@@ -287,8 +291,8 @@ def planted_autoregressive(
     """
     num_prompts = v.check_positive_int("num_prompts", num_prompts)
     lo, hi = planted_coverage_range(vocab_size, horizon, margin=margin)
-    coverage = v.check_at_least("coverage", coverage, 1.0)
-    if coverage > hi * (1 + 1e-12):
+    coverage = v.check_at_least("coverage", coverage, -np.inf)
+    if not lo <= coverage <= hi * (1 + 1e-12):
         raise ValueError(
             f"`coverage` = {coverage:g} is infeasible with vocab_size = {vocab_size}, "
             f"horizon = {horizon} and margin = {margin:g}: the feasible range is [{lo:g}, {hi:.10g}]"

@@ -61,10 +61,10 @@ CONFIGS = {
     "quick": Config(),
     "full": Config(
         coverages=(2.0, 8.0, 32.0, 128.0),
-        Ns=tuple(sorted({round(2 ** (k / 2)) for k in range(0, 23)})),
+        Ns=tuple(sorted({round(2 ** (k / 2)) for k in range(0, 21)})),
         num_prompts=500,
         num_responses=256,
-        trials=20000,
+        trials=10000,
     ),
 }
 
