@@ -212,12 +212,18 @@ def sharpening_error(problem: Problem, policy, *, delta: float, gamma: float = 0
       policy: π̂ — a policy or a ``[num_prompts, num_responses]`` probability array.
       delta: level δ in [0, 1).
       gamma: approximation γ in [0, 1).
+
+    Returns:
+      A Python float; inside ``jit``/``vmap`` a traced scalar (so algorithms can report it).
     """
-    delta = v.check_unit_interval("delta", delta)
-    gamma = v.check_unit_interval("gamma", gamma)
+    if v.is_concrete(delta, gamma):
+        delta = v.check_unit_interval("delta", delta)
+        gamma = v.check_unit_interval("gamma", gamma)
     pi = as_policy(problem, policy)
     base = as_tabular_base(problem)
     mask = base.argmax_set(gamma)
     log_mass = logsumexp(jnp.where(mask, pi.log_probs, -jnp.inf), axis=-1)
     fail = log_mass < jnp.log1p(-delta)
-    return float(jnp.sum(jnp.where(fail, problem.prompt_probs, 0.0)))
+    err = jnp.sum(jnp.where(fail, problem.prompt_probs, 0.0))
+    # a Python float when called eagerly; a traced scalar inside jit/vmap
+    return float(err) if v.is_concrete(err) else err

@@ -9,6 +9,8 @@ log-probability it revealed. An algorithm's sample complexity ``m`` is the sum o
 * :func:`sample_and_evaluate` — n prompts, N responses each, ``m = n N``;
 * :func:`sample_and_evaluate_adaptive` — a stopping rule decides how many responses each
   prompt gets; ``m = Σ_i N_i``, random;
+* :func:`adaptive_best` — the same, one draw at a time (memory O(n), no cap), keeping only
+  each prompt's most likely draw;
 * :func:`evaluate` — scores responses drawn elsewhere (XPO's own samples), one query each;
 * :func:`best_of_n` — the best-of-N pick of each prompt, either literally (N draws) or from the
   exact law in O(log |Y|) per prompt; both charge the same ``m = n N``.
@@ -33,8 +35,10 @@ from sharpsim.problems import Problem
 
 __all__ = [
     "AdaptiveBatch",
+    "AdaptiveBestBatch",
     "BonBatch",
     "OracleBatch",
+    "adaptive_best",
     "best_of_n",
     "evaluate",
     "sample_and_evaluate",
@@ -217,3 +221,75 @@ def best_of_n(
     log_probs = problem.base.log_prob(prompts, responses)
     m = (jnp.asarray(N, _int()) * n).astype(_int())
     return BonBatch(prompts, responses, log_probs, m)
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class AdaptiveBestBatch:
+    """The best response of an adaptive run per prompt (Def D.1), without the other draws.
+
+    Attributes:
+      prompts: ``[n]``.
+      responses: ``[n(, H)]`` the most likely response drawn before stopping.
+      log_probs: ``[n]`` its ``log π_base``.
+      num_draws: ``[n]`` the stopping times ``N_i``.
+      truncated: ``[n]`` True where ``max_draws`` was reached before the rule fired.
+      num_queries: ``Σ_i N_i``.
+    """
+
+    prompts: jax.Array
+    responses: jax.Array
+    log_probs: jax.Array
+    num_draws: jax.Array
+    truncated: jax.Array
+    num_queries: jax.Array
+
+
+def adaptive_best(
+    key: jax.Array,
+    problem: Problem,
+    n: int,
+    *,
+    stop: Callable[[jax.Array, jax.Array], jax.Array],
+    max_draws: int = 2**40,
+) -> AdaptiveBestBatch:
+    """Draws one response at a time per prompt until ``stop(k, best_log_prob)`` fires and
+    keeps the most likely (the first drawn among exact ties, which splits ties evenly).
+
+    Literal and memory-light (a ``lax.while_loop`` per prompt, vmapped): there is no cap on
+    the number of draws other than ``max_draws`` (default 2^40, a safety net; prompts that
+    reach it are flagged ``truncated``). Charges ``Σ_i N_i``.
+    """
+    _check_shape_args(n=n, max_draws=max_draws)
+    k_x, k_y = jax.random.split(key)
+    prompts = sample_prompts(k_x, problem, n)
+    base = problem.base
+
+    def one(x, k):
+        k0, k = jax.random.split(k)
+        y0 = base.sample(k0, x)
+        lp0 = base.log_prob(x, y0)
+        one_ = jnp.asarray(1, _int())
+        state = (one_, lp0, y0, k, jnp.asarray(stop(one_, lp0)) | (max_draws <= 1))
+
+        def cond(s):
+            return ~s[-1]
+
+        def body(s):
+            count, best_lp, best_y, k, _ = s
+            k, sub = jax.random.split(k)
+            y = base.sample(sub, x)
+            lp = base.log_prob(x, y)
+            better = lp > best_lp
+            best_lp = jnp.where(better, lp, best_lp)
+            best_y = jnp.where(better, y, best_y)
+            count = count + 1
+            done = jnp.asarray(stop(count, best_lp)) | (count >= max_draws)
+            return count, best_lp, best_y, k, done
+
+        count, best_lp, best_y, _, _ = jax.lax.while_loop(cond, body, state)
+        truncated = (count >= max_draws) & ~jnp.asarray(stop(count, best_lp))
+        return best_y, best_lp, count, truncated
+
+    ys, lps, counts, truncated = jax.vmap(one)(prompts, jax.random.split(k_y, n))
+    return AdaptiveBestBatch(prompts, ys, lps, counts, truncated, jnp.sum(counts).astype(_int()))

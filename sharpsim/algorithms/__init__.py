@@ -2,5 +2,6 @@
 :mod:`sharpsim.oracle`."""
 
 from sharpsim.algorithms.bon import BonResult, best_of_n
+from sharpsim.algorithms.sft import SharpeningResult, adaptive_sft_sharpening, sft_sharpening
 
-__all__ = ["BonResult", "best_of_n"]
+__all__ = ["BonResult", "SharpeningResult", "adaptive_sft_sharpening", "best_of_n", "sft_sharpening"]

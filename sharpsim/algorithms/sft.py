@@ -1,0 +1,123 @@
+"""SFT-Sharpening (Sec 2.1) and adaptive SFT-Sharpening (App D).
+
+Both are pure functions ``(key, problem, model_class, *, ...) -> SharpeningResult``. They see
+``π_base`` only through :mod:`sharpsim.oracle`; the sharpening error in the result is the
+simulator's exact evaluation of the output, not something the algorithm used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from sharpsim import _validation as v
+from sharpsim import oracle
+from sharpsim.laws import sharpening_error
+from sharpsim.policies import TabularPolicy
+from sharpsim.problems import Problem
+
+__all__ = ["SharpeningResult", "adaptive_sft_sharpening", "sft_sharpening"]
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class SharpeningResult:
+    """The output of a sharpening algorithm.
+
+    Attributes:
+      policy: the fitted model π̂ (a :class:`TabularPolicy`; ``.probs``).
+      num_queries: the sample complexity ``m`` charged by the oracle.
+      error: the exact sharpening error ``err_δ(π̂)`` at the requested δ (and γ).
+      prompts: ``[n]`` the prompts drawn.
+      responses: ``[n]`` the responses kept for fitting (the BoN picks).
+      num_draws: ``[n]`` responses drawn per prompt (``N`` each for SFT; ``N_μ(x_i)`` adaptive).
+    """
+
+    policy: TabularPolicy
+    num_queries: jax.Array
+    error: jax.Array
+    prompts: jax.Array
+    responses: jax.Array
+    num_draws: jax.Array
+
+
+def _check(n, delta, gamma):
+    if v.is_concrete(n):
+        v.check_positive_int("n", n)
+    if v.is_concrete(delta, gamma):
+        v.check_unit_interval("delta", delta)
+        v.check_unit_interval("gamma", gamma)
+
+
+def sft_sharpening(
+    key: jax.Array,
+    problem: Problem,
+    model_class,
+    *,
+    n: int,
+    N,
+    delta: float = 0.1,
+    gamma: float = 0.0,
+    method: str = "exact",
+) -> SharpeningResult:
+    """SFT-Sharpening: best-of-N by self-likelihood on ``n`` prompts, then maximum likelihood.
+
+    ``y_i = argmax_{j<=N} log π_base(y_ij | x_i)`` and
+    ``π̂ = argmax_{π∈Π} Σ_i log π(y_i | x_i)`` (``model_class.mle``). Thm 4.1 bounds its error.
+
+    Args:
+      key: PRNG key.
+      problem: the problem (tabular base).
+      model_class: a class from :mod:`sharpsim.classes` (``mle(prompts, responses)``).
+      n: number of prompts (static under ``jit``).
+      N: draws per prompt; with ``method="exact"`` it may be traced (no recompilation
+        across N).
+      delta, gamma: the level at which ``error`` is evaluated.
+      method: ``"exact"`` draws each pick from the exact BoN law in O(log |Y|);
+        ``"literal"`` draws N responses and keeps the best. Same law, same ``m = n N``.
+    """
+    _check(n, delta, gamma)
+    batch = oracle.best_of_n(key, problem, n, N, method=method)
+    policy = model_class.mle(batch.prompts, batch.responses)
+    err = sharpening_error(problem, policy, delta=delta, gamma=gamma)
+    draws = jnp.broadcast_to(jnp.asarray(N, batch.num_queries.dtype), (n,))
+    return SharpeningResult(policy, batch.num_queries, jnp.asarray(err), batch.prompts, batch.responses, draws)
+
+
+def adaptive_stop_rule(stop_level):
+    """App D's rule ``N_μ = inf{k : 1/max_{j<=k} π_base(y_j|x) <= k/μ}``, i.e. stop once
+    ``log k + max_j log π_base(y_j|x) >= log μ`` (``μ = stop_level``)."""
+    log_level = jnp.log(stop_level)
+
+    def stop(k, best_log_prob):
+        return jnp.log(k) + best_log_prob >= log_level
+
+    return stop
+
+
+def adaptive_sft_sharpening(
+    key: jax.Array,
+    problem: Problem,
+    model_class,
+    *,
+    n: int,
+    stop_level: float,
+    delta: float = 0.1,
+    gamma: float = 0.0,
+    max_draws: int = 2**40,
+) -> SharpeningResult:
+    """Adaptive SFT-Sharpening (App D): per prompt, sample until ``N_μ(x)``, keep the best, MLE.
+
+    ``N_μ(x) = inf{k : 1/max_{j<=k} π_base(y_j|x) <= k/μ}`` with ``μ = stop_level``; the
+    sample complexity ``m = Σ_i N_μ(x_i)`` is random and reported per run. Thm D.1 takes
+    ``μ = ln(2/δ)``.
+    """
+    _check(n, delta, gamma)
+    if v.is_concrete(stop_level):
+        v.check_positive("stop_level", stop_level)
+    batch = oracle.adaptive_best(key, problem, n, stop=adaptive_stop_rule(stop_level), max_draws=max_draws)
+    policy = model_class.mle(batch.prompts, batch.responses)
+    err = sharpening_error(problem, policy, delta=delta, gamma=gamma)
+    return SharpeningResult(policy, batch.num_queries, jnp.asarray(err), batch.prompts, batch.responses, batch.num_draws)
