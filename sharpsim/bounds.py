@@ -13,7 +13,18 @@ from sharpsim import _validation as v
 from sharpsim.coefficients import argmax_mass
 from sharpsim.problems import Problem
 
-__all__ = ["bon_inference", "bon_inference_guarantee"]
+__all__ = [
+    "adaptive_sft_error_bound",
+    "adaptive_sft_upper_bound",
+    "bon_inference",
+    "bon_inference_guarantee",
+    "lemma_i1_expected_draws",
+    "lemma_i1_miss_probability",
+    "sft_error_bound",
+    "sft_lower_bound",
+    "sft_prescription",
+    "sft_upper_bound",
+]
 
 
 def bon_inference(problem: Problem, *, rho: float, gamma: float = 0.0, constant: float = 1.0) -> np.ndarray:
@@ -40,3 +51,124 @@ def bon_inference_guarantee(problem: Problem, N, *, gamma: float = 0.0) -> float
     N = v.check_at_least("N", N, 1.0)
     mass = jnp.exp(argmax_mass(problem, gamma=gamma))
     return float(jnp.sum(problem.prompt_probs * -jnp.expm1(-N * mass)))
+
+
+# ------------------------------------------------------------------ lower bounds (Sec 3)
+def _lb_common(C, log_size, eps, p, constant):
+    C = v.check_at_least("C", C, 1.0)
+    log_size = v.check_positive("log_size", log_size)
+    eps = v.check_open_unit_interval("eps", eps)
+    p = v.check_at_least("p", p, 1.0)
+    constant = v.check_positive("constant", constant)
+    return C, log_size, eps, p, constant
+
+
+def sft_lower_bound(C, log_size, eps, *, p: float = 1, adaptive: bool = False, constant: float = 1.0) -> float:
+    """Thm 3.1 / 3.1′ (and Thm D.2 with ``adaptive=True``): queries any algorithm needs.
+
+    Sample-and-evaluate (Thm 3.1′; Thm 3.1 is ``p = 1``, where the exponent is ``ε^{-2}``)::
+
+        m ≳ C log|Π| / (ε^{1+1/p} (1 + log(C ε^{-1/p})))
+
+    Adaptive sampling (Thm D.2 / 3.1′)::
+
+        E[m] ≳ C log|Π| / (ε^{1/p} (1 + log(C ε^{-1/p})))
+
+    Args:
+      C: the coverage level ``C >= 1`` (sup of ``C_cov,γ,p`` over the class).
+      log_size: ``log|Π|``.
+      eps: target failure probability ε ∈ (0, 1).
+      p: moment of the coverage coefficient.
+      adaptive: the adaptive-sampling form.
+      constant: the absolute constant hidden by ``≳`` (default 1).
+    """
+    C, log_size, eps, p, constant = _lb_common(C, log_size, eps, p, constant)
+    log_term = 1.0 + np.log(C * eps ** (-1.0 / p))
+    exponent = 1.0 / p if adaptive else 1.0 + 1.0 / p
+    return float(constant * C * log_size / (eps**exponent * log_term))
+
+
+# ------------------------------------------------------------------ upper bounds (Sec 4)
+def _log_class_over_rho(log_size, rho):
+    log_size = v.check_at_least("log_size", log_size, 0.0)
+    rho = v.check_open_unit_interval("rho", rho)
+    return log_size + float(np.log(1.0 / rho))
+
+
+def sft_upper_bound(coverage, log_size, eps, *, delta, rho, constant: float = 1.0) -> float:
+    """Thm 4.1: SFT-Sharpening reaches error ≤ ε at level δ w.p. ≥ 1 − ρ with
+
+        m = constant · C_cov log(|Π|/ρ) log(1/δ) / (δ ε²)
+
+    queries (with ``n ≍ log(|Π|/ρ)/(δ ε)`` prompts and ``N ≍ C_cov log(1/δ)/ε`` draws each;
+    see :func:`sft_prescription`). Assumes realizability ``π^BoN_N ∈ Π`` (Assumption 4.1).
+    """
+    coverage = v.check_at_least("coverage", coverage, 1.0)
+    eps = v.check_open_unit_interval("eps", eps)
+    delta = v.check_open_unit_interval("delta", delta)
+    constant = v.check_positive("constant", constant)
+    return float(constant * coverage * _log_class_over_rho(log_size, rho) * np.log(1 / delta) / (delta * eps**2))
+
+
+def sft_prescription(coverage, log_size, eps, *, delta, rho, constant: float = 1.0) -> tuple[int, int]:
+    """Thm 4.1's choice of ``(n, N)``: ``n = ⌈c log(|Π|/ρ)/(δ ε)⌉``, ``N = ⌈c C_cov log(2/δ)/ε⌉``
+    (``N = N* log(2/δ)`` with ``N* = c C_cov/ε``); ``c = constant``."""
+    coverage = v.check_at_least("coverage", coverage, 1.0)
+    eps = v.check_open_unit_interval("eps", eps)
+    delta = v.check_open_unit_interval("delta", delta)
+    constant = v.check_positive("constant", constant)
+    n = int(np.ceil(constant * _log_class_over_rho(log_size, rho) / (delta * eps)))
+    N = int(np.ceil(constant * coverage * np.log(2 / delta) / eps))
+    return max(n, 1), max(N, 1)
+
+
+def sft_error_bound(coverage, log_size, *, n, N_star, delta, rho, constant: float = 1.0) -> float:
+    """Thm 4.1′: with ``N = N* log(2/δ)`` draws per prompt, w.p. ≥ 1 − ρ,
+
+        P_x[π̂(y*_γ(x)|x) ≤ 1 − 2δ] ≤ constant · ( log(|Π|/ρ)/(δ n) + C_cov,γ / N* ).
+    """
+    coverage = v.check_at_least("coverage", coverage, 1.0)
+    n = v.check_positive("n", n)
+    N_star = v.check_positive("N_star", N_star)
+    delta = v.check_open_unit_interval("delta", delta)
+    constant = v.check_positive("constant", constant)
+    return float(constant * (_log_class_over_rho(log_size, rho) / (delta * n) + coverage / N_star))
+
+
+def adaptive_sft_upper_bound(adaptive_coverage, log_size, eps, *, delta, rho, constant: float = 1.0) -> float:
+    """Thm D.1: adaptive SFT-Sharpening with ``μ = ln(2/δ)`` reaches error ≤ ε w.p. ≥ 1 − ρ with
+
+        E[m] = constant · C̄_cov log(|Π|/ρ) log(1/δ) / (δ ε)
+
+    (1/ε instead of Thm 4.1's 1/ε², matching Thm D.2). Assumes the adaptive BoN law is realizable.
+    """
+    adaptive_coverage = v.check_at_least("adaptive_coverage", adaptive_coverage, 1.0)
+    eps = v.check_open_unit_interval("eps", eps)
+    delta = v.check_open_unit_interval("delta", delta)
+    constant = v.check_positive("constant", constant)
+    return float(constant * adaptive_coverage * _log_class_over_rho(log_size, rho) * np.log(1 / delta) / (delta * eps))
+
+
+def adaptive_sft_error_bound(log_size, *, n, delta, rho, constant: float = 1.0) -> float:
+    """Thm D.1 (finite-n form): error ≤ ``constant · log(|Π|/ρ)/(δ n)``."""
+    n = v.check_positive("n", n)
+    delta = v.check_open_unit_interval("delta", delta)
+    constant = v.check_positive("constant", constant)
+    return float(constant * _log_class_over_rho(log_size, rho) / (delta * n))
+
+
+def lemma_i1_expected_draws(stop_level, p_star, num_argmax: int = 1) -> float:
+    """Lemma I.1: ``E[N_μ(x)] ≤ (μ + 1/|y*(x)|) / P*`` with ``P* = max_y π_base(y|x)``."""
+    stop_level = v.check_positive("stop_level", stop_level)
+    p_star = v.check_positive("p_star", p_star)
+    if p_star > 1:
+        raise ValueError(f"`p_star` must be a probability in (0, 1]; got {p_star}")
+    num_argmax = v.check_at_least("num_argmax", num_argmax, 1.0)
+    return float((stop_level + 1.0 / num_argmax) / p_star)
+
+
+def lemma_i1_miss_probability(stop_level, num_argmax: int = 1) -> float:
+    """Lemma I.1: the response kept at ``N_μ`` misses ``y*(x)`` w.p. ≤ ``e^{-|y*(x)| μ}``."""
+    stop_level = v.check_positive("stop_level", stop_level)
+    num_argmax = v.check_at_least("num_argmax", num_argmax, 1.0)
+    return float(np.exp(-num_argmax * stop_level))

@@ -8,7 +8,8 @@ Constructors:
 * :func:`planted_autoregressive` — the same over sequences ``V^H``, with a planted sequence
   arg-max;
 * :func:`prop31_tightness` — Prop 3.1's tightness instance: ``π(y*) <= 1/2`` and greedy
-  decoding misses ``y*``.
+  decoding misses ``y*``;
+* ``lower_bound_family`` — the App H hard family of Thm 3.1 (see ``sharpsim.hard_family``).
 """
 
 from __future__ import annotations
@@ -353,3 +354,14 @@ def prop31_tightness(*, vocab_size: int = 2, horizon: int = 2, p_star: float = 0
         log_tables = np.log(tables)
     policy = AutoregressivePolicy(jnp.asarray(log_tables, dtype=_float()), H - 1)
     return Problem(policy, jnp.ones((1,), dtype=_float()))
+
+
+def __getattr__(name):
+    # The App H family (``lower_bound_family``, ``LowerBoundInstance``) lives in
+    # ``sharpsim.hard_family``, which needs the model classes; importing it lazily avoids an
+    # import cycle while keeping the public name ``sharpsim.problems.lower_bound_family``.
+    if name in ("lower_bound_family", "LowerBoundInstance"):
+        from sharpsim import hard_family
+
+        return getattr(hard_family, name)
+    raise AttributeError(f"module 'sharpsim.problems' has no attribute {name!r}")
