@@ -69,6 +69,9 @@ def run_sweep(
 ) -> list[dict]:
     """Computes every cell not yet in ``csv_path`` for this ``config``; returns this config's rows.
 
+    ``run_cell(cell)`` returns one row (a dict) or a list of rows (e.g. one per seed); the
+    cell's variables are prepended to each.
+
     Each finished row is appended and flushed to disk at once, so nothing computed is lost.
 
     Raises:
@@ -88,18 +91,21 @@ def run_sweep(
         with csv_path.open(newline="") as fh:
             header = next(csv.reader(fh), None)
     for cell in tqdm(todo, desc=desc, disable=not progress or not todo, leave=False):
-        row = {"config_hash": digest, **cell, **run_cell(cell)}
+        out = run_cell(cell)
+        rows = [{"config_hash": digest, **cell, **r} for r in (out if isinstance(out, list) else [out])]
         if header is None:
-            header = list(row)
+            header = list(rows[0])
             with csv_path.open("w", newline="") as fh:
                 csv.writer(fh).writerow(header)
-        elif list(row) != header:
-            raise ValueError(
-                f"{csv_path} holds results with columns {header}, but this sweep writes "
-                f"{list(row)}; pass another output directory (`--out`) instead of overwriting it"
-            )
+        for row in rows:
+            if list(row) != header:
+                raise ValueError(
+                    f"{csv_path} holds results with columns {header}, but this sweep writes "
+                    f"{list(row)}; pass another output directory (`--out`) instead of overwriting it"
+                )
+        # all rows of a cell land together, so a cell is either finished on disk or absent
         with csv_path.open("a", newline="") as fh:
-            csv.writer(fh).writerow([row[k] for k in header])
+            csv.writer(fh).writerows([[row[k] for k in header] for row in rows])
             fh.flush()
             os.fsync(fh.fileno())
     rows = [r for r in read_rows(csv_path) if r.get("config_hash") == digest]

@@ -1,0 +1,206 @@
+"""The empirical sample-complexity engine.
+
+For an algorithm (a *trial*: one seed at one budget), a target ``(ε, δ, ρ)`` and a grid of
+budgets, it measures the success probability ``P[err_δ(π̂) <= ε]`` over seeds at each budget and
+reports the smallest budget ``m*`` whose estimated success probability reaches ``1 - ρ``.
+
+* **Common random numbers**: seed ``s`` uses the same PRNG key at every budget, so the success
+  curve is a monotone-ish function of the budget per seed, not independent noise.
+* **Seeds are vmapped**: one ``jit(vmap(trial))`` per budget shape.
+* **Confidence**: each success rate gets a Clopper–Pearson interval (``scipy.stats``). The
+  interval for ``m*`` is ``[first budget whose upper CP limit reaches 1-ρ, first budget whose
+  lower CP limit reaches 1-ρ]``: with the stated confidence per budget, the true crossing
+  budget (on this grid) lies inside.
+* **Slopes**: :func:`fit_slope` fits ``log m* = a + b log x`` over the cells of a figure and
+  bootstraps over seeds (resampling each cell's seeds, recomputing every ``m*``) for a
+  percentile interval of the exponent ``b``.
+
+Budgets are *charged* queries: for algorithms with a random ``m`` (adaptive sampling) the trial
+returns the queries it actually used and the budget is a parameter (e.g. ``n``); the rows carry
+both, and ``m*`` is reported as the mean charged ``m`` at the crossing budget.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+
+import jax
+import numpy as np
+from scipy import stats
+from tqdm.auto import tqdm
+
+from sharpsim import _validation as v
+
+__all__ = ["SampleComplexity", "fit_slope", "m_star", "sample_complexity", "success_table"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SampleComplexity:
+    """Per-seed outcomes of a budget sweep and the ``m*`` read off them.
+
+    Attributes:
+      budgets: ``[B]`` the budget parameter of each row of the tables.
+      errors: ``[B, S]`` exact sharpening errors.
+      queries: ``[B, S]`` queries charged.
+      eps, rho, confidence: the target and the CP level.
+    """
+
+    budgets: np.ndarray
+    errors: np.ndarray
+    queries: np.ndarray
+    eps: float
+    rho: float
+    confidence: float = 0.95
+
+    @property
+    def successes(self) -> np.ndarray:
+        return self.errors <= self.eps
+
+    def rows(self) -> list[dict]:
+        """Tidy rows, one per (budget, seed)."""
+        return [
+            {"budget": float(b), "seed": s, "error": float(self.errors[i, s]), "queries": float(self.queries[i, s])}
+            for i, b in enumerate(self.budgets)
+            for s in range(self.errors.shape[1])
+        ]
+
+    def summary(self) -> dict:
+        return m_star(self.budgets, self.successes, self.queries, rho=self.rho, confidence=self.confidence)
+
+
+def success_table(successes: np.ndarray, confidence: float = 0.95):
+    """Success rates ``[B]`` and Clopper–Pearson limits ``[B]``, ``[B]`` from ``[B, S]`` outcomes."""
+    successes = np.asarray(successes, bool)
+    S = successes.shape[1]
+    hits = successes.sum(axis=1)
+    lo = np.empty(len(hits))
+    hi = np.empty(len(hits))
+    for i, h in enumerate(hits):
+        ci = stats.binomtest(int(h), S).proportion_ci(confidence, method="exact")
+        lo[i], hi[i] = ci.low, ci.high
+    return hits / S, lo, hi
+
+
+def m_star(budgets, successes, queries, *, rho: float, confidence: float = 0.95) -> dict:
+    """Reads ``m*`` off per-seed outcomes.
+
+    Args:
+      budgets: ``[B]`` increasing budgets.
+      successes: ``[B, S]`` whether ``err <= ε`` for each seed.
+      queries: ``[B, S]`` queries charged.
+
+    Returns:
+      ``m_star`` (mean charged queries at the first budget whose success rate is ``>= 1 - ρ``;
+      ``nan`` if none), ``m_star_low`` / ``m_star_high`` (the CP-based interval; ``nan`` /
+      ``inf`` when the grid does not reach it) and ``budget_star``.
+    """
+    budgets = np.asarray(budgets, float)
+    queries = np.asarray(queries, float)
+    rate, lo, hi = success_table(successes, confidence)
+    target = 1.0 - rho
+    mean_q = queries.mean(axis=1)
+
+    def first(mask):
+        idx = np.flatnonzero(mask)
+        return int(idx[0]) if idx.size else None
+
+    i_star, i_lo, i_hi = first(rate >= target), first(hi >= target), first(lo >= target)
+    return {
+        "budget_star": budgets[i_star] if i_star is not None else np.nan,
+        "m_star": mean_q[i_star] if i_star is not None else np.nan,
+        "m_star_low": mean_q[i_lo] if i_lo is not None else np.nan,
+        "m_star_high": mean_q[i_hi] if i_hi is not None else np.inf,
+    }
+
+
+def sample_complexity(
+    trial: Callable[..., tuple[jax.Array, jax.Array]],
+    budgets: Sequence,
+    *,
+    eps: float,
+    rho: float,
+    num_seeds: int,
+    seed: int = 0,
+    confidence: float = 0.95,
+    static_budget: bool = True,
+    progress: bool = True,
+) -> SampleComplexity:
+    """Measures ``P[err_δ(π̂) <= ε]`` at each budget over ``num_seeds`` seeds.
+
+    Args:
+      trial: ``trial(key, budget) -> (error, num_queries)`` for one seed; ``budget`` is passed
+        as a Python value (it may set static shapes such as ``n``). δ lives inside the trial.
+      budgets: increasing budgets.
+      eps, rho: the target: error ``<= ε`` with probability ``>= 1 - ρ``.
+      num_seeds: seeds per budget (vmapped; the same keys at every budget).
+      static_budget: ``True`` compiles the trial once per budget (the budget may set shapes);
+        ``False`` passes it traced and compiles once for the whole sweep.
+
+    Raises:
+      ValueError: on ε, ρ outside (0, 1) or fewer than one seed/budget.
+    """
+    eps = v.check_open_unit_interval("eps", eps)
+    rho = v.check_open_unit_interval("rho", rho)
+    num_seeds = v.check_positive_int("num_seeds", num_seeds)
+    budgets = list(budgets)
+    if not budgets:
+        raise ValueError("`budgets` must hold at least one budget")
+    keys = jax.random.split(jax.random.key(seed), num_seeds)
+    errors = np.empty((len(budgets), num_seeds))
+    queries = np.empty((len(budgets), num_seeds))
+    traced = jax.jit(jax.vmap(trial, in_axes=(0, None))) if not static_budget else None
+    for i, b in enumerate(tqdm(budgets, disable=not progress, leave=False, desc="budgets")):
+        if traced is not None:
+            err, q = traced(keys, b)  # one compilation for every budget
+        else:
+            err, q = jax.jit(jax.vmap(lambda k, b=b: trial(k, b)))(keys)
+        errors[i], queries[i] = np.asarray(err), np.asarray(q)
+    return SampleComplexity(np.asarray(budgets, float), errors, queries, eps, rho, confidence)
+
+
+def fit_slope(xs, tables, *, rho: float, num_bootstrap: int = 1000, seed: int = 0, confidence: float = 0.95) -> dict:
+    """Log-log slope of ``m*`` against ``x`` with a bootstrap interval over seeds.
+
+    Args:
+      xs: ``[C]`` the x-values (e.g. coverages), one per cell.
+      tables: per cell, ``(budgets [B], successes [B, S], queries [B, S])``.
+
+    Returns:
+      ``slope``, ``intercept`` (of ``log m* = intercept + slope log x``), ``slope_low``,
+      ``slope_high`` (bootstrap percentile interval), ``num_used`` (cells with a finite m*).
+    """
+    xs = np.asarray(xs, float)
+    rng = np.random.default_rng(seed)
+
+    def fit(ms):
+        ok = np.isfinite(ms) & (ms > 0)
+        if ok.sum() < 2:
+            return np.nan, np.nan
+        b, a = np.polyfit(np.log(xs[ok]), np.log(ms[ok]), 1)
+        return b, a
+
+    def point(tabs):
+        return np.array([m_star(b, s, q, rho=rho)["m_star"] for b, s, q in tabs])
+
+    ms = point(tables)
+    slope, intercept = fit(ms)
+    boots = []
+    for _ in range(num_bootstrap):
+        resampled = []
+        for b, s, q in tables:
+            idx = rng.integers(0, s.shape[1], s.shape[1])
+            resampled.append((b, s[:, idx], q[:, idx]))
+        boots.append(fit(point(resampled))[0])
+    boots = np.asarray(boots)
+    boots = boots[np.isfinite(boots)]
+    alpha = (1 - confidence) / 2
+    lo, hi = (np.quantile(boots, [alpha, 1 - alpha]) if boots.size else (np.nan, np.nan))
+    return {
+        "slope": float(slope),
+        "intercept": float(intercept),
+        "slope_low": float(lo),
+        "slope_high": float(hi),
+        "num_used": int(np.isfinite(ms).sum()),
+        "m_star": ms,
+    }
