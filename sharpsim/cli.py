@@ -7,6 +7,10 @@ import math
 import sys
 
 
+#: The largest γ with log(1 + γ) >= γ/2, the range where the margin lemma's proof holds.
+_GAMMA_LEMMA_MAX = 2.512862417252339
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sharpsim",
@@ -94,10 +98,10 @@ def _describe(args) -> int:
     top = base.mass(base.argmax_set())
     opt = ss.kl_regularized_optimum(problem, args.beta)
     n_needed = bounds.bon_inference(problem, rho=args.rho)
-    gamma_needed = args.margin
-    beta_lemma = (
-        gamma_needed / (2 * math.log(2 * args.responses / args.delta)) if gamma_needed > 0 else float("nan")
-    )
+    # The margin lemma's proof uses log(1+γ) >= γ/2, true for γ <= 2.5128 only; a larger
+    # margin is used at that value (see theory/kl_optimum.md).
+    gamma_used = min(ss.margin(problem), _GAMMA_LEMMA_MAX)
+    beta_lemma = gamma_used / (2 * math.log(2 * args.responses / args.delta))
     lines = [
         ("prompts |X|, responses |Y|", f"{problem.num_prompts}, {problem.num_responses}"),
         ("coverage C_cov (Eq 6)", f"{ss.coverage(problem):.10g}"),

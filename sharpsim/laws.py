@@ -48,7 +48,16 @@ def _levels(log_probs: jax.Array, rtol: float):
 
 def _row_levels(lp: jax.Array, rtol: float):
     Y = lp.shape[0]
-    new = jnp.concatenate([jnp.ones((1,), bool), lp[1:] < lp[:-1] + jnp.log1p(-rtol)])
+    # A level starts at a response more than `rtol` below the level's *first* (largest)
+    # member, the same rule as `argmax_set`, so near-ties never chain into one level.
+    tol = jnp.log1p(-rtol)
+
+    def step(leader, x):
+        starts = x < leader + tol
+        return jnp.where(starts, x, leader), starts
+
+    _, starts = jax.lax.scan(step, lp[0], lp[1:])
+    new = jnp.concatenate([jnp.ones((1,), bool), starts])
     gid = jnp.cumsum(new) - 1  # level id per sorted position, 0 = most likely
     p = jnp.exp(lp)
     gmass = jax.ops.segment_sum(p, gid, num_segments=Y)
@@ -144,25 +153,36 @@ class BonSampler:
         """One exact BoN_N pick per prompt: ``prompts: [...]`` → responses ``[...]``.
 
         Inverse CDF over levels: the pick's level is the lowest ``v`` with
-        ``F(v)^N >= u``; the response is then uniform among the ``k_v`` at that level.
-        ``N`` may be a scalar or broadcast against ``prompts``.
+        ``F(v)^N >= u`` (``u`` uniform on (0, 1]); the response is then uniform among the
+        ``k_v`` at that level. ``N`` may be a scalar or broadcast against ``prompts``.
+        Each pick is a binary search of ``log2 |Y|`` single-element reads into the flattened
+        table (no per-pick copy of a row), so the cost grows neither with N nor with |Y|
+        beyond the logarithm.
         """
         prompts = jnp.asarray(prompts)
+        dtype = self.log_cdf.dtype
         k_level, k_within = jax.random.split(key)
-        u = jax.random.uniform(k_level, prompts.shape, dtype=self.log_cdf.dtype)
-        threshold = jnp.log(u) / jnp.asarray(N, dtype=self.log_cdf.dtype)
+        u = 1.0 - jax.random.uniform(k_level, prompts.shape, dtype=dtype)  # (0, 1]
+        target = -jnp.log(u) / jnp.asarray(N, dtype=dtype)  # find last pos with -log F <= target
+        X, Y = self.log_cdf.shape
+        flat = -self.log_cdf.reshape(-1)  # non-decreasing within each row
+        base = prompts * Y
+        lo = jnp.zeros(prompts.shape, base.dtype)  # invariant: answer in [lo, hi)
+        hi = jnp.full(prompts.shape, Y, base.dtype)
 
-        def one(x, thr, w):
-            neg = -self.log_cdf[x]  # non-decreasing along sorted positions
-            pos = jnp.searchsorted(neg, -thr, side="right") - 1
-            pos = jnp.clip(pos, 0, neg.shape[0] - 1)
-            size = self.size[x, pos]
-            j = self.start[x, pos] + jnp.minimum(jnp.floor(w * size).astype(pos.dtype), size.astype(pos.dtype) - 1)
-            return self.order[x, j]
+        def bisect(_, bounds):
+            lo, hi = bounds
+            mid = (lo + hi) // 2
+            ok = flat[base + mid] <= target
+            return jnp.where(ok, mid, lo), jnp.where(ok, hi, mid)
 
-        w = jax.random.uniform(k_within, prompts.shape, dtype=self.log_cdf.dtype)
-        flat = jax.vmap(one)(prompts.ravel(), jnp.broadcast_to(threshold, prompts.shape).ravel(), w.ravel())
-        return flat.reshape(prompts.shape)
+        steps = max(1, int(Y).bit_length())
+        pos, _ = jax.lax.fori_loop(0, steps, bisect, (lo, hi))  # the top level always qualifies
+        size = self.size.reshape(-1)[base + pos]
+        start = self.start.reshape(-1)[base + pos]
+        w = jax.random.uniform(k_within, prompts.shape, dtype=dtype)
+        j = start + jnp.minimum(jnp.floor(w * size).astype(start.dtype), size - 1)
+        return self.order.reshape(-1)[base + j]
 
 
 def bon_sampler(problem: Problem, *, rtol: float = _config.TIE_RTOL) -> BonSampler:

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 
 from sharpsim import _config
 from sharpsim import _validation as v
-from sharpsim.laws import bon_sampler
+from sharpsim.laws import _check_n, bon_sampler
 from sharpsim.policies import AutoregressivePolicy
 from sharpsim.problems import Problem
 
@@ -196,7 +196,8 @@ def best_of_n(
       method: ``"literal"`` draws N responses per prompt and keeps the most likely (the first
         of those tied within ``rtol``, which splits ties evenly by symmetry); ``"exact"`` draws
         the pick from the exact law in O(log |Y|) (see :class:`~sharpsim.laws.BonSampler`),
-        enumerating an autoregressive base first.
+        enumerating an autoregressive base first. With ``method="exact"``, ``N`` may also be a
+        ``[num_prompts]`` array of per-prompt draws (charged ``Σ_i N[x_i]``).
 
     Both methods return picks with the same law and charge the same ``m = n N``.
     """
@@ -210,17 +211,22 @@ def best_of_n(
         rows = jnp.arange(n)
         return BonBatch(batch.prompts, batch.responses[rows, best], lp[rows, best], batch.num_queries)
     _check_shape_args(n=n)
+    per_prompt = jnp.ndim(N) == 1
     if v.is_concrete(N):
-        v.check_positive_int("N", N)
+        if per_prompt:
+            _check_n(N, problem.num_prompts)
+        else:
+            v.check_positive_int("N", N)
     k_x, k_y = jax.random.split(key)
     prompts = sample_prompts(k_x, problem, n)
-    index = bon_sampler(problem, rtol=rtol).sample(k_y, prompts, N)
+    N_i = jnp.asarray(N)[prompts] if per_prompt else N
+    index = bon_sampler(problem, rtol=rtol).sample(k_y, prompts, N_i)
     responses = index
     if isinstance(problem.base, AutoregressivePolicy):
         responses = problem.base.index_to_sequence(index)
     log_probs = problem.base.log_prob(prompts, responses)
-    m = (jnp.asarray(N, _int()) * n).astype(_int())
-    return BonBatch(prompts, responses, log_probs, m)
+    m = jnp.sum(N_i) if per_prompt else jnp.asarray(N) * n
+    return BonBatch(prompts, responses, log_probs, jnp.asarray(m).astype(_int()))
 
 
 @jax.tree_util.register_dataclass
@@ -252,9 +258,11 @@ def adaptive_best(
     *,
     stop: Callable[[jax.Array, jax.Array], jax.Array],
     max_draws: int = 2**40,
+    rtol: float = _config.TIE_RTOL,
 ) -> AdaptiveBestBatch:
     """Draws one response at a time per prompt until ``stop(k, best_log_prob)`` fires and
-    keeps the most likely (the first drawn among exact ties, which splits ties evenly).
+    keeps the most likely (the first drawn among ties within ``rtol``, which splits ties evenly
+    by symmetry, as in :func:`best_of_n`).
 
     Literal and memory-light (a ``lax.while_loop`` per prompt, vmapped): there is no cap on
     the number of draws other than ``max_draws`` (default 2^40, a safety net; prompts that
@@ -280,7 +288,7 @@ def adaptive_best(
             k, sub = jax.random.split(k)
             y = base.sample(sub, x)
             lp = base.log_prob(x, y)
-            better = lp > best_lp
+            better = lp > best_lp - jnp.log1p(-rtol)  # ties within rtol keep the first drawn
             best_lp = jnp.where(better, lp, best_lp)
             best_y = jnp.where(better, y, best_y)
             count = count + 1
