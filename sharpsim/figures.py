@@ -16,8 +16,10 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from sharpsim import plotting
-from sharpsim.experiments import _runner, bon_inference
+import numpy as np
+
+from sharpsim import bounds, plotting
+from sharpsim.experiments import _runner, bon_inference, engine, sft_coverage
 
 MODES = ("testing", "quick", "full")
 
@@ -44,12 +46,45 @@ def _draw_bon_inference(rows, config):
     return fig
 
 
+def _draw_sft_coverage(rows, config):
+    fig, ax = plt.subplots(figsize=(6.6, 4.8))
+    xs = list(config.coverages)
+    log_size = sft_coverage.log_class_size(config)
+    for i, f in enumerate(config.n_factors):
+        tabs = engine.tables_from_rows(rows, x_key="coverage", budget_key="N", eps=config.eps, where={"n_factor": f})
+        stars = [engine.m_star(*tabs[c], rho=config.rho) for c in xs]
+        main = f == 1.0
+        fit = engine.fit_slope(xs, [tabs[c] for c in xs], rho=config.rho, num_bootstrap=300) if main else None
+        label = "SFT-Sharpening, n by Thm 4.1" if main else f"check: n x {f:g}"
+        plotting.plot_m_star(ax, xs, stars, fit=fit, label=label, color="C0" if main else f"C{i + 2}",
+                             marker="o" if main else "^", faint=not main, xlabel="coverage $C_{cov}$")
+    grid = np.geomspace(min(xs), max(xs), 50)
+    upper = [bounds.sft_upper_bound(c, log_size, config.eps, delta=config.delta, rho=config.rho) for c in grid]
+    lower = [bounds.sft_lower_bound(c, log_size, config.eps) for c in grid]
+    ax.plot(grid, upper, color="k", ls="--", lw=1.2, label="Thm 4.1 upper bound (const. 1)")
+    ax.plot(grid, lower, color="k", ls=":", lw=1.2, label="Thm 3.1 lower bound (const. 1)")
+    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title(
+        f"SFT-Sharpening: m* vs coverage ($\\epsilon$={config.eps:g}, $\\delta$={config.delta:g}, "
+        f"$\\rho$={config.rho:g}, |X|={config.num_prompts}, log|$\\Pi$|={log_size:.1f}, {config.seeds} seeds)",
+        fontsize=8,
+    )
+    fig.tight_layout()
+    return fig
+
+
 FIGURES: dict[str, Figure] = {
     "bon_inference": Figure(
         "bon_inference",
         "P(BoN pick in y*) vs N for several coverages: measured, exact law, Prop C.1 bound",
         bon_inference,
         _draw_bon_inference,
+    ),
+    "sft_coverage": Figure(
+        "sft_coverage",
+        "m* of SFT-Sharpening vs C_cov with Thm 4.1 (upper) and Thm 3.1 (lower) bounds",
+        sft_coverage,
+        _draw_sft_coverage,
     ),
 }
 

@@ -62,3 +62,38 @@ def plot_bon_inference(rows, ax=None, *, heterogeneity: float = 0.0, rho: float 
     title = "homogeneous prompts" if heterogeneity == 0 else f"heterogeneous prompts (h={heterogeneity:g})"
     ax.set_title(f"Inference-time BoN, {title}", fontsize=9)
     return ax
+
+
+def plot_m_star(ax, xs, stars, *, fit=None, bounds=None, label="measured $m^*$", color="C0", marker="o", xlabel="", faint=False):
+    """Measured ``m*`` with its Clopper–Pearson-based interval against ``x`` on log-log axes,
+    the fitted exponent (with its bootstrap interval) in the legend, and bound curves.
+
+    Args:
+      xs: ``[C]`` x-values.
+      stars: per x, the dict of :func:`sharpsim.experiments.engine.m_star`.
+      fit: the dict of :func:`sharpsim.experiments.engine.fit_slope` (drawn as a line).
+      bounds: ``{label: (xs, ys, style_dict)}`` theory curves.
+    """
+    xs = np.asarray(xs, float)
+    m = np.array([s["m_star"] for s in stars], float)
+    lo = np.array([s["m_star_low"] for s in stars], float)
+    hi = np.array([s["m_star_high"] for s in stars], float)
+    ok = np.isfinite(m)
+    lo_err = np.where(np.isfinite(lo), m - lo, 0)
+    hi_err = np.where(np.isfinite(hi), hi - m, 0)
+    text = label
+    if fit is not None and np.isfinite(fit["slope"]):
+        text += f": slope {fit['slope']:.2f} [{fit['slope_low']:.2f}, {fit['slope_high']:.2f}]"
+    alpha = 0.45 if faint else 1.0
+    ax.errorbar(xs[ok], m[ok], yerr=[lo_err[ok], hi_err[ok]], fmt=marker, color=color, capsize=3,
+                ms=5 if not faint else 4, alpha=alpha, label=text, mfc="white" if faint else color)
+    if fit is not None and np.isfinite(fit["slope"]) and not faint:
+        grid = np.geomspace(xs.min(), xs.max(), 50)
+        ax.plot(grid, np.exp(fit["intercept"]) * grid ** fit["slope"], color=color, lw=1, alpha=0.7)
+    for blabel, (bx, by, style) in (bounds or {}).items():
+        ax.plot(bx, by, label=blabel, **style)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("queries $m^*$ to reach $P[\\mathrm{err}_\\delta \\leq \\epsilon] \\geq 1-\\rho$")
+    return ax

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from sharpsim import _validation as v
 
-__all__ = ["SampleComplexity", "fit_slope", "m_star", "sample_complexity", "success_table"]
+__all__ = ["SampleComplexity", "fit_slope", "m_star", "sample_complexity", "success_table", "tables_from_rows"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,3 +204,27 @@ def fit_slope(xs, tables, *, rho: float, num_bootstrap: int = 1000, seed: int = 
         "num_used": int(np.isfinite(ms).sum()),
         "m_star": ms,
     }
+
+
+def tables_from_rows(rows, *, x_key: str, budget_key: str, eps: float, where: dict | None = None) -> dict:
+    """Groups tidy per-seed rows into ``{x: (budgets [B], successes [B, S], queries [B, S])}``.
+
+    Rows need ``x_key``, ``budget_key``, ``seed``, ``error`` and ``queries``; ``where`` filters
+    rows by equality first. Success is ``error <= eps``.
+    """
+    where = where or {}
+    rows = [r for r in rows if all(r[k] == val for k, val in where.items())]
+    out = {}
+    for x in sorted({r[x_key] for r in rows}):
+        sub = [r for r in rows if r[x_key] == x]
+        budgets = sorted({r[budget_key] for r in sub})
+        seeds = sorted({r["seed"] for r in sub})
+        err = np.full((len(budgets), len(seeds)), np.nan)
+        q = np.full((len(budgets), len(seeds)), np.nan)
+        bi = {b: i for i, b in enumerate(budgets)}
+        si = {s: i for i, s in enumerate(seeds)}
+        for r in sub:
+            err[bi[r[budget_key]], si[r["seed"]]] = r["error"]
+            q[bi[r[budget_key]], si[r["seed"]]] = r["queries"]
+        out[x] = (np.asarray(budgets, float), err <= eps, q)
+    return out
