@@ -19,6 +19,7 @@ from jax.scipy.special import logsumexp
 
 from sharpsim import _config
 from sharpsim import _validation as v
+from sharpsim._search import first_greater
 from sharpsim.coefficients import as_policy
 from sharpsim.policies import TabularPolicy
 from sharpsim.problems import Problem, as_tabular_base
@@ -165,19 +166,9 @@ class BonSampler:
         u = 1.0 - jax.random.uniform(k_level, prompts.shape, dtype=dtype)  # (0, 1]
         target = -jnp.log(u) / jnp.asarray(N, dtype=dtype)  # find last pos with -log F <= target
         X, Y = self.log_cdf.shape
-        flat = -self.log_cdf.reshape(-1)  # non-decreasing within each row
         base = prompts * Y
-        lo = jnp.zeros(prompts.shape, base.dtype)  # invariant: answer in [lo, hi)
-        hi = jnp.full(prompts.shape, Y, base.dtype)
-
-        def bisect(_, bounds):
-            lo, hi = bounds
-            mid = (lo + hi) // 2
-            ok = flat[base + mid] <= target
-            return jnp.where(ok, mid, lo), jnp.where(ok, hi, mid)
-
-        steps = max(1, int(Y).bit_length())
-        pos, _ = jax.lax.fori_loop(0, steps, bisect, (lo, hi))  # the top level always qualifies
+        # -log F is non-decreasing along a row; the top level (-log F = 0) always qualifies
+        pos = first_greater(-self.log_cdf.reshape(-1), base, Y, Y, target) - 1
         size = self.size.reshape(-1)[base + pos]
         start = self.start.reshape(-1)[base + pos]
         w = jax.random.uniform(k_within, prompts.shape, dtype=dtype)

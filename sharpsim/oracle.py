@@ -39,6 +39,8 @@ __all__ = [
     "BonBatch",
     "OracleBatch",
     "adaptive_best",
+    "adaptive_best_exact",
+    "adaptive_rule",
     "best_of_n",
     "evaluate",
     "sample_and_evaluate",
@@ -301,3 +303,108 @@ def adaptive_best(
 
     ys, lps, counts, truncated = jax.vmap(one)(prompts, jax.random.split(k_y, n))
     return AdaptiveBestBatch(prompts, ys, lps, counts, truncated, jnp.sum(counts).astype(_int()))
+
+
+#: Slack in App D's stopping comparison, so that ``k v = μ`` exactly (e.g. v = 1/4, μ = 2,
+#: k = 8) stops at k whatever the rounding of ``log k + log v``.
+ADAPTIVE_RULE_ATOL = 1e-12
+
+
+def adaptive_rule(stop_level):
+    """App D's stopping rule ``N_μ = inf{k : 1/max_{j<=k} π_base(y_j|x) <= k/μ}`` as a
+    predicate ``stop(k, best_log_prob)``: ``log k + best_log_prob >= log μ - 1e-12``."""
+    log_level = jnp.log(stop_level) - ADAPTIVE_RULE_ATOL
+
+    def stop(k, best_log_prob):
+        return jnp.log(k) + best_log_prob >= log_level
+
+    return stop
+
+
+def adaptive_best_exact(
+    key: jax.Array,
+    problem: Problem,
+    n: int,
+    *,
+    stop_level,
+    rtol: float = _config.TIE_RTOL,
+) -> AdaptiveBestBatch:
+    """App D's adaptive rule ``N_μ = inf{k : k · max_{j<=k} π_base(y_j|x) >= μ}``, drawn exactly
+    by jumping from record to record instead of drawing every response.
+
+    Given the best level ``v`` so far at time ``t``, the rule stops at ``t`` if ``t v >= μ``;
+    otherwise at the deadline ``D = ⌈μ/v⌉`` unless a strictly more likely response (beyond
+    ``rtol``) arrives first. The waiting time for one is geometric with parameter
+    ``P(level above v)`` and the new record is drawn from ``π_base`` restricted above ``v``.
+    This has the law of the literal procedure (:func:`adaptive_best` with the same rule) and
+    charges the same ``Σ_i N_i``, at a cost of O(#records · log |Y|) per prompt instead of
+    O(N_μ).
+    """
+    _check_shape_args(n=n)
+    if v.is_concrete(stop_level):
+        v.check_positive("stop_level", stop_level)
+    from sharpsim._search import first_greater
+    from sharpsim.laws import _levels
+    from sharpsim.problems import as_tabular_base
+
+    base = as_tabular_base(problem)
+    order, _, _, start, _ = _levels(base.log_probs, rtol)
+    X, Y = base.log_probs.shape
+    lps = jnp.take_along_axis(base.log_probs, order, axis=-1).reshape(-1)  # sorted, flat
+    cum = jnp.cumsum(jnp.exp(jnp.take_along_axis(base.log_probs, order, axis=-1)), axis=-1).reshape(-1)
+    start = start.reshape(-1).astype(order.dtype)
+    order = order.reshape(-1)
+    log_mu = jnp.log(jnp.asarray(stop_level, lps.dtype))
+
+    k_x, k_y = jax.random.split(key)
+    prompts = sample_prompts(k_x, problem, n)
+    row = prompts * Y
+
+    def draw_below(k, hi):
+        """A sorted position drawn ∝ π among positions [0, hi) of each prompt's row."""
+        mass = cum[row + hi - 1]
+        u = jax.random.uniform(k, prompts.shape, dtype=lps.dtype)
+        return first_greater(cum, row, Y, hi, u * mass)
+
+    rule = adaptive_rule(stop_level)
+
+    def deadline(lp):
+        """The first k with ``rule(k, lp)`` (the literal rule's own comparison)."""
+        d = jnp.maximum(jnp.ceil(jnp.exp(log_mu - lp)), 1.0)
+        d = jnp.where(rule(d, lp), d, d + 1)
+        return jnp.where((d > 1) & rule(jnp.maximum(d - 1, 1.0), lp), d - 1, d)
+
+    k0, k_loop = jax.random.split(k_y)
+    pos = draw_below(k0, jnp.full(prompts.shape, Y, row.dtype))
+    t = jnp.ones(prompts.shape, lps.dtype)
+    done = rule(t, lps[row + pos])
+
+    def cond(state):
+        return ~jnp.all(state[2])
+
+    def body(state):
+        pos, t, done, k = state
+        k, k_geo, k_new = jax.random.split(k, 3)
+        lp = lps[row + pos]
+        level_start = start[row + pos]
+        above = jnp.where(level_start > 0, cum[row + jnp.maximum(level_start - 1, 0)], 0.0)
+        d = deadline(lp)
+        u = 1.0 - jax.random.uniform(k_geo, prompts.shape, dtype=lps.dtype)  # (0, 1]
+        wait = jnp.where(above > 0, jnp.ceil(jnp.log(u) / jnp.log1p(-jnp.minimum(above, 1.0))), jnp.inf)
+        wait = jnp.maximum(wait, 1.0)
+        improve = ~done & (t + wait <= d)
+        new_pos = draw_below(k_new, jnp.maximum(level_start, 1))
+        pos = jnp.where(improve, new_pos, pos)
+        t = jnp.where(done, t, jnp.where(improve, t + wait, d))
+        lp_new = lps[row + pos]
+        done = done | ~improve | rule(t, lp_new)
+        return pos, t, done, k
+
+    pos, t, _, _ = jax.lax.while_loop(cond, body, (pos, t, done, k_loop))
+    responses = order[row + pos]
+    if isinstance(problem.base, AutoregressivePolicy):
+        responses = problem.base.index_to_sequence(responses)
+    counts = t.astype(_int())
+    return AdaptiveBestBatch(
+        prompts, responses, lps[row + pos], counts, jnp.zeros(prompts.shape, bool), jnp.sum(counts).astype(_int())
+    )

@@ -88,13 +88,11 @@ def sft_sharpening(
 
 def adaptive_stop_rule(stop_level):
     """App D's rule ``N_μ = inf{k : 1/max_{j<=k} π_base(y_j|x) <= k/μ}``, i.e. stop once
-    ``log k + max_j log π_base(y_j|x) >= log μ`` (``μ = stop_level``)."""
-    log_level = jnp.log(stop_level)
+    ``log k + max_j log π_base(y_j|x) >= log μ`` (``μ = stop_level``; see
+    :func:`sharpsim.oracle.adaptive_rule`)."""
+    from sharpsim.oracle import adaptive_rule
 
-    def stop(k, best_log_prob):
-        return jnp.log(k) + best_log_prob >= log_level
-
-    return stop
+    return adaptive_rule(stop_level)
 
 
 def adaptive_sft_sharpening(
@@ -106,6 +104,7 @@ def adaptive_sft_sharpening(
     stop_level: float,
     delta: float = 0.1,
     gamma: float = 0.0,
+    method: str = "exact",
     max_draws: int = 2**40,
 ) -> SharpeningResult:
     """Adaptive SFT-Sharpening (App D): per prompt, sample until ``N_μ(x)``, keep the best, MLE.
@@ -113,11 +112,21 @@ def adaptive_sft_sharpening(
     ``N_μ(x) = inf{k : 1/max_{j<=k} π_base(y_j|x) <= k/μ}`` with ``μ = stop_level``; the
     sample complexity ``m = Σ_i N_μ(x_i)`` is random and reported per run. Thm D.1 takes
     ``μ = ln(2/δ)``.
+
+    ``method="exact"`` (default) jumps from record to record
+    (:func:`sharpsim.oracle.adaptive_best_exact`, O(#records log |Y|) per prompt);
+    ``"literal"`` draws every response (:func:`sharpsim.oracle.adaptive_best`, O(N_μ)). Same
+    law, same charged ``m``.
     """
     _check(n, delta, gamma)
     if v.is_concrete(stop_level):
         v.check_positive("stop_level", stop_level)
-    batch = oracle.adaptive_best(key, problem, n, stop=adaptive_stop_rule(stop_level), max_draws=max_draws)
+    if method == "exact":
+        batch = oracle.adaptive_best_exact(key, problem, n, stop_level=stop_level)
+    elif method == "literal":
+        batch = oracle.adaptive_best(key, problem, n, stop=adaptive_stop_rule(stop_level), max_draws=max_draws)
+    else:
+        raise ValueError(f"`method` must be 'exact' or 'literal'; got {method!r}")
     policy = model_class.mle(batch.prompts, batch.responses)
     err = sharpening_error(problem, policy, delta=delta, gamma=gamma)
     return SharpeningResult(policy, batch.num_queries, jnp.asarray(err), batch.prompts, batch.responses, batch.num_draws)

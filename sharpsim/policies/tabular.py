@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from sharpsim import _config
 from sharpsim import _validation as v
+from sharpsim._search import first_greater
 
 
 @jax.tree_util.register_dataclass
@@ -109,14 +110,10 @@ class TabularPolicy:
         cdf = jnp.cumsum(self.probs, axis=-1)  # [X, Y]
         u = jax.random.uniform(key, shape, dtype=cdf.dtype)
         rows = prompts if num_samples is None else prompts[..., None]
-        rows = jnp.broadcast_to(rows, shape)
-
-        def draw(x, ux):
-            row = cdf[x]
-            return jnp.searchsorted(row, ux * row[-1], side="right")
-
-        flat = jax.vmap(draw)(rows.ravel(), u.ravel())
-        return flat.reshape(shape).astype(_int())
+        rows = jnp.broadcast_to(rows, shape).astype(_int())
+        Y = self.num_responses
+        target = u * cdf[rows, -1]  # < the row total, so the answer is a response of mass > 0
+        return first_greater(cdf.reshape(-1), rows * Y, Y, Y, target)
 
     # ------------------------------------------------------------------- arg-max sets
     def max_log_prob(self) -> jax.Array:
