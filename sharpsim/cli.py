@@ -6,7 +6,6 @@ import argparse
 import math
 import sys
 
-
 #: The largest γ with log(1 + γ) >= γ/2, the range where the margin lemma's proof holds.
 _GAMMA_LEMMA_MAX = 2.512862417252339
 

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-
 import numpy as np
 
 from sharpsim import bounds, plotting

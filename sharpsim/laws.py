@@ -165,7 +165,7 @@ class BonSampler:
         k_level, k_within = jax.random.split(key)
         u = 1.0 - jax.random.uniform(k_level, prompts.shape, dtype=dtype)  # (0, 1]
         target = -jnp.log(u) / jnp.asarray(N, dtype=dtype)  # find last pos with -log F <= target
-        X, Y = self.log_cdf.shape
+        Y = self.log_cdf.shape[1]
         base = prompts * Y
         # -log F is non-decreasing along a row; the top level (-log F = 0) always qualifies
         pos = first_greater(-self.log_cdf.reshape(-1), base, Y, Y, target) - 1

@@ -349,7 +349,7 @@ def adaptive_best_exact(
 
     base = as_tabular_base(problem)
     order, _, _, start, _ = _levels(base.log_probs, rtol)
-    X, Y = base.log_probs.shape
+    Y = base.log_probs.shape[1]
     lps = jnp.take_along_axis(base.log_probs, order, axis=-1).reshape(-1)  # sorted, flat
     cum = jnp.cumsum(jnp.exp(jnp.take_along_axis(base.log_probs, order, axis=-1)), axis=-1).reshape(-1)
     start = start.reshape(-1).astype(order.dtype)

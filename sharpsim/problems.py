@@ -96,8 +96,8 @@ def from_probs(base_probs, prompt_probs=None) -> Problem:
     """
     try:
         policy = TabularPolicy.from_probs(base_probs)
-    except ValueError as err:  # name the argument the caller passed
-        raise ValueError(str(err).replace("`probs`", "`base_probs`")) from None
+    except (TypeError, ValueError) as err:  # name the argument the caller passed
+        raise type(err)(str(err).replace("`probs`", "`base_probs`")) from None
     return from_policy(policy, prompt_probs)
 
 
