@@ -57,10 +57,19 @@ def _pytree(*fields):
 
 
 def counts(prompts, responses, num_prompts: int, num_responses: int) -> jax.Array:
-    """``[num_prompts, num_responses]`` the count table of the pairs ``(prompts[i], responses[i])``."""
+    """``[num_prompts, num_responses]`` the count table of the pairs ``(prompts[i], responses[i])``.
+
+    Pairs with a negative response (the oracle's mark for a masked, unrevealed sample) are
+    skipped.
+    """
     prompts = jnp.asarray(prompts).ravel()
     responses = jnp.asarray(responses).ravel()
-    return jnp.zeros((num_prompts, num_responses), _float()).at[prompts, responses].add(1.0)
+    keep = responses >= 0
+    return (
+        jnp.zeros((num_prompts, num_responses), _float())
+        .at[prompts, jnp.where(keep, responses, 0)]
+        .add(keep.astype(_float()))
+    )
 
 
 def _loglik(c: jax.Array, log_probs: jax.Array) -> jax.Array:

@@ -1,7 +1,7 @@
 """The figure registry behind ``sharpsim figures``.
 
-Each figure is an experiment (``sharpsim.experiments.<name>``: ``Config``, ``CONFIGS``,
-``cells``, ``run_cell``) plus a plot function. :func:`generate` runs the sweep resumably into
+Each figure is an experiment (a module of ``sharpsim.experiments`` giving its configurations
+per mode, ``cells(config)`` and ``run_cell(config, cell)``) plus a draw function. :func:`generate` runs the sweep resumably into
 ``<out>/<name>.csv``, draws ``<out>/<name>.png`` and ``.pdf`` and writes
 ``<out>/<name>.manifest.json``.
 """
@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from sharpsim import bounds, plotting
-from sharpsim.experiments import _runner, bon_inference, engine, sft_coverage
+from sharpsim.experiments import _runner, bon_inference, engine, lower_bound, sft_coverage
 
 MODES = ("testing", "quick", "full")
 
@@ -27,8 +27,14 @@ MODES = ("testing", "quick", "full")
 class Figure:
     name: str
     description: str
-    experiment: object  # module with Config, CONFIGS, cells, run_cell
+    configs: dict  # mode -> config
+    cells: Callable  # cells(config) -> list of cell dicts
+    run_cell: Callable  # run_cell(config, cell) -> row or rows
     draw: Callable  # draw(rows, config) -> matplotlib Figure
+
+
+def _figure(name, description, module, draw, configs=None):
+    return Figure(name, description, configs or module.CONFIGS, module.cells, module.run_cell, draw)
 
 
 def _draw_bon_inference(rows, config):
@@ -72,18 +78,90 @@ def _draw_sft_coverage(rows, config):
     return fig
 
 
+def _bound_style(ls):
+    return {"color": "k", "ls": ls, "lw": 1.1}
+
+
+def _draw_lower_bound_eps(rows, config):
+    fig, ax = plt.subplots(figsize=(6.6, 4.8))
+    d = config.ds[0]
+    xs = list(config.epsilons)
+    styles = {"sft": ("C0", "o", "SFT-Sharpening (N = M)"), "adaptive": ("C3", "s", "adaptive SFT-Sharpening")}
+    for alg in config.algorithms:
+        tabs = {e: _success_at(rows, alg, e, d) for e in xs}  # success: err <= that cell's ε
+        stars = [engine.m_star(*tabs[e], rho=config.rho) for e in xs]
+        fit = engine.fit_slope(xs, [tabs[e] for e in xs], rho=config.rho, num_bootstrap=300)
+        color, marker, label = styles[alg]
+        plotting.plot_m_star(ax, xs, stars, fit=fit, label=label, color=color, marker=marker, xlabel="target error $\\epsilon$")
+    grid = np.geomspace(min(xs), max(xs), 40)
+    insts = {e: lower_bound.instance(config, float(e), d) for e in xs}
+    log_sizes = np.interp(np.log(grid), np.log(xs[::-1]), [insts[e].log_size for e in xs[::-1]])
+    ax.plot(grid, [bounds.sft_lower_bound(config.C, ls, e) for e, ls in zip(grid, log_sizes)],
+            label="Thm 3.1 lower bound (const. 1)", **_bound_style(":"))
+    ax.plot(grid, [bounds.sft_lower_bound(config.C, ls, e, adaptive=True) for e, ls in zip(grid, log_sizes)],
+            label="Thm D.2 adaptive lower bound (const. 1)", **_bound_style("-."))
+    ax.invert_xaxis()
+    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title(f"App H family: m* vs $\\epsilon$ (d={d}, C={config.C:g}, $\\gamma=\\delta$=1/2, "
+                 f"$\\rho$={config.rho:g}, {config.seeds} seeds; theory slopes -2 and -1)", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _success_at(rows, alg, eps, d):
+    tabs = engine.tables_from_rows(rows, x_key="eps", budget_key="n", eps=eps, where={"algorithm": alg, "d": d})
+    return tabs[eps]
+
+
+def _draw_lower_bound_size(rows, config):
+    fig, ax = plt.subplots(figsize=(6.6, 4.8))
+    eps = config.epsilons[0]
+    tabs = engine.tables_from_rows(rows, x_key="d", budget_key="n", eps=eps, where={"algorithm": "sft"})
+    ds = sorted(tabs)
+    log_sizes = [lower_bound.instance(config, eps, d).log_size for d in ds]
+    stars = [engine.m_star(*tabs[d], rho=config.rho) for d in ds]
+    fit = engine.fit_slope(log_sizes, [tabs[d] for d in ds], rho=config.rho, num_bootstrap=300)
+    plotting.plot_m_star(ax, log_sizes, stars, fit=fit, label="SFT-Sharpening (N = M)", xlabel="log|$\\Pi$| = d log M")
+    inst = lower_bound.instance(config, eps, ds[0])
+    cov = (1 - inst.mass) + inst.mass * inst.M / 2  # C_cov,1/2 of every member
+    grid = np.geomspace(min(log_sizes), max(log_sizes), 40)
+    ax.plot(grid, [bounds.sft_lower_bound(config.C, ls, eps) for ls in grid], label="Thm 3.1 lower bound (const. 1)",
+            **_bound_style(":"))
+    ax.plot(grid, [bounds.sft_upper_bound(cov, ls, eps, delta=0.5, rho=config.rho) for ls in grid],
+            label=f"Thm 4.1 upper bound (const. 1, $C_{{cov}}$={cov:.1f})", **_bound_style("--"))
+    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title(f"App H family: m* vs log|$\\Pi$| ($\\epsilon$={eps:g}, M={inst.M}, C={config.C:g}, "
+                 f"{config.seeds} seeds; theory slope 1)", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 FIGURES: dict[str, Figure] = {
-    "bon_inference": Figure(
+    "bon_inference": _figure(
         "bon_inference",
         "P(BoN pick in y*) vs N for several coverages: measured, exact law, Prop C.1 bound",
         bon_inference,
         _draw_bon_inference,
     ),
-    "sft_coverage": Figure(
+    "sft_coverage": _figure(
         "sft_coverage",
         "m* of SFT-Sharpening vs C_cov with Thm 4.1 (upper) and Thm 3.1 (lower) bounds",
         sft_coverage,
         _draw_sft_coverage,
+    ),
+    "lower_bound_eps": _figure(
+        "lower_bound_eps",
+        "m* vs eps on the App H family: SFT (Thm 3.1) and adaptive SFT (Thm D.2)",
+        lower_bound,
+        _draw_lower_bound_eps,
+        lower_bound.CONFIGS_EPS,
+    ),
+    "lower_bound_size": _figure(
+        "lower_bound_size",
+        "m* vs log|Pi| on the App H family (vary d): SFT-Sharpening",
+        lower_bound,
+        _draw_lower_bound_size,
+        lower_bound.CONFIGS_SIZE,
     ),
 }
 
@@ -112,12 +190,11 @@ def generate(
     written: list[Path] = []
     for name in names:
         fig_def = FIGURES[name]
-        exp = fig_def.experiment
-        config = exp.CONFIGS[mode]
+        config = fig_def.configs[mode]
         start = time.perf_counter()
         rows = _runner.run_sweep(
-            exp.cells(config),
-            functools.partial(exp.run_cell, config),
+            fig_def.cells(config),
+            functools.partial(fig_def.run_cell, config),
             out / f"{name}.csv",
             config=config,
             progress=progress,

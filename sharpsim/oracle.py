@@ -191,6 +191,7 @@ def best_of_n(
     *,
     method: str = "exact",
     rtol: float = _config.TIE_RTOL,
+    num_active=None,
 ) -> BonBatch:
     """Best-of-N picks under ``r_self = log π_base`` for ``n`` fresh prompts.
 
@@ -200,6 +201,10 @@ def best_of_n(
         the pick from the exact law in O(log |Y|) (see :class:`~sharpsim.laws.BonSampler`),
         enumerating an autoregressive base first. With ``method="exact"``, ``N`` may also be a
         ``[num_prompts]`` array of per-prompt draws (charged ``Σ_i N[x_i]``).
+      num_active: optional (traced) count ``<= n``: only the first ``num_active`` prompts are
+        revealed and charged; the rest come back masked (responses ``-1``, log-probs ``-inf``).
+        This lets one compiled function serve every budget ``n <= n_max`` (shapes stay
+        ``[n_max]``), and nests the samples of smaller budgets in those of larger ones.
 
     Both methods return picks with the same law and charge the same ``m = n N``.
     """
@@ -211,7 +216,8 @@ def best_of_n(
         lp = batch.log_probs
         best = jnp.argmax(lp >= jnp.max(lp, axis=1, keepdims=True) + jnp.log1p(-rtol), axis=1)
         rows = jnp.arange(n)
-        return BonBatch(batch.prompts, batch.responses[rows, best], lp[rows, best], batch.num_queries)
+        out = BonBatch(batch.prompts, batch.responses[rows, best], lp[rows, best], batch.num_queries)
+        return _mask_inactive(out, num_active, N)
     _check_shape_args(n=n)
     per_prompt = jnp.ndim(N) == 1
     if v.is_concrete(N):
@@ -228,7 +234,26 @@ def best_of_n(
         responses = problem.base.index_to_sequence(index)
     log_probs = problem.base.log_prob(prompts, responses)
     m = jnp.sum(N_i) if per_prompt else jnp.asarray(N) * n
-    return BonBatch(prompts, responses, log_probs, jnp.asarray(m).astype(_int()))
+    out = BonBatch(prompts, responses, log_probs, jnp.asarray(m).astype(_int()))
+    return _mask_inactive(out, num_active, N_i)
+
+
+def _active(n: int, num_active):
+    return jnp.arange(n) < num_active
+
+
+def _mask_inactive(batch: BonBatch, num_active, N_i) -> BonBatch:
+    """Hides the prompts after the first ``num_active`` and charges only the revealed ones."""
+    if num_active is None:
+        return batch
+    n = batch.prompts.shape[0]
+    active = _active(n, num_active)
+    mask = active.reshape(active.shape + (1,) * (batch.responses.ndim - 1))
+    draws = jnp.broadcast_to(jnp.asarray(N_i), (n,))
+    m = jnp.sum(jnp.where(active, draws, 0)).astype(_int())
+    return BonBatch(
+        batch.prompts, jnp.where(mask, batch.responses, -1), jnp.where(active, batch.log_probs, -jnp.inf), m
+    )
 
 
 @jax.tree_util.register_dataclass
@@ -328,6 +353,7 @@ def adaptive_best_exact(
     *,
     stop_level,
     rtol: float = _config.TIE_RTOL,
+    num_active=None,
 ) -> AdaptiveBestBatch:
     """App D's adaptive rule ``N_μ = inf{k : k · max_{j<=k} π_base(y_j|x) >= μ}``, drawn exactly
     by jumping from record to record instead of drawing every response.
@@ -338,7 +364,7 @@ def adaptive_best_exact(
     ``P(level above v)`` and the new record is drawn from ``π_base`` restricted above ``v``.
     This has the law of the literal procedure (:func:`adaptive_best` with the same rule) and
     charges the same ``Σ_i N_i``, at a cost of O(#records · log |Y|) per prompt instead of
-    O(N_μ).
+    O(N_μ). ``num_active`` works as in :func:`best_of_n` (masked prompts draw nothing).
     """
     _check_shape_args(n=n)
     if v.is_concrete(stop_level):
@@ -378,6 +404,8 @@ def adaptive_best_exact(
     pos = draw_below(k0, jnp.full(prompts.shape, Y, row.dtype))
     t = jnp.ones(prompts.shape, lps.dtype)
     done = rule(t, lps[row + pos])
+    if num_active is not None:
+        done = done | ~_active(n, num_active)  # masked prompts do not loop
 
     def cond(state):
         return ~jnp.all(state[2])
@@ -405,6 +433,12 @@ def adaptive_best_exact(
     if isinstance(problem.base, AutoregressivePolicy):
         responses = problem.base.index_to_sequence(responses)
     counts = t.astype(_int())
+    log_probs = lps[row + pos]
+    if num_active is not None:
+        active = _active(n, num_active)
+        counts = jnp.where(active, counts, 0)
+        responses = jnp.where(active.reshape(active.shape + (1,) * (responses.ndim - 1)), responses, -1)
+        log_probs = jnp.where(active, log_probs, -jnp.inf)
     return AdaptiveBestBatch(
-        prompts, responses, lps[row + pos], counts, jnp.zeros(prompts.shape, bool), jnp.sum(counts).astype(_int())
+        prompts, responses, log_probs, counts, jnp.zeros(prompts.shape, bool), jnp.sum(counts).astype(_int())
     )

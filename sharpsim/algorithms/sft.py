@@ -61,6 +61,7 @@ def sft_sharpening(
     delta: float = 0.1,
     gamma: float = 0.0,
     method: str = "exact",
+    max_n: int | None = None,
 ) -> SharpeningResult:
     """SFT-Sharpening: best-of-N by self-likelihood on ``n`` prompts, then maximum likelihood.
 
@@ -77,12 +78,18 @@ def sft_sharpening(
       delta, gamma: the level at which ``error`` is evaluated.
       method: ``"exact"`` draws each pick from the exact BoN law in O(log |Y|);
         ``"literal"`` draws N responses and keeps the best. Same law, same ``m = n N``.
+      max_n: optional static capacity; then ``n <= max_n`` may be traced and one compiled
+        function serves every ``n`` (the oracle reveals and charges only the first ``n``
+        prompts of ``max_n``; see ``oracle.best_of_n(num_active=...)``).
     """
     _check(n, delta, gamma)
-    batch = oracle.best_of_n(key, problem, n, N, method=method)
+    size, active = (n, None) if max_n is None else (max_n, n)
+    batch = oracle.best_of_n(key, problem, size, N, method=method, num_active=active)
     policy = model_class.mle(batch.prompts, batch.responses)
     err = sharpening_error(problem, policy, delta=delta, gamma=gamma)
-    draws = jnp.broadcast_to(jnp.asarray(N, batch.num_queries.dtype), (n,))
+    draws = jnp.broadcast_to(jnp.asarray(N, batch.num_queries.dtype), (size,))
+    if active is not None:
+        draws = jnp.where(jnp.arange(size) < active, draws, 0)
     return SharpeningResult(policy, batch.num_queries, jnp.asarray(err), batch.prompts, batch.responses, draws)
 
 
@@ -106,6 +113,7 @@ def adaptive_sft_sharpening(
     gamma: float = 0.0,
     method: str = "exact",
     max_draws: int = 2**40,
+    max_n: int | None = None,
 ) -> SharpeningResult:
     """Adaptive SFT-Sharpening (App D): per prompt, sample until ``N_μ(x)``, keep the best, MLE.
 
@@ -116,13 +124,16 @@ def adaptive_sft_sharpening(
     ``method="exact"`` (default) jumps from record to record
     (:func:`sharpsim.oracle.adaptive_best_exact`, O(#records log |Y|) per prompt);
     ``"literal"`` draws every response (:func:`sharpsim.oracle.adaptive_best`, O(N_μ)). Same
-    law, same charged ``m``.
+    law, same charged ``m``. ``max_n`` works as in :func:`sft_sharpening` (exact method).
     """
     _check(n, delta, gamma)
     if v.is_concrete(stop_level):
         v.check_positive("stop_level", stop_level)
     if method == "exact":
-        batch = oracle.adaptive_best_exact(key, problem, n, stop_level=stop_level)
+        size, active = (n, None) if max_n is None else (max_n, n)
+        batch = oracle.adaptive_best_exact(key, problem, size, stop_level=stop_level, num_active=active)
+    elif max_n is not None:
+        raise ValueError("`max_n` is supported with method='exact' only")
     elif method == "literal":
         batch = oracle.adaptive_best(key, problem, n, stop=adaptive_stop_rule(stop_level), max_draws=max_draws)
     else:
