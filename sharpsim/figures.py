@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from sharpsim import bounds, plotting
-from sharpsim.experiments import _runner, bon_inference, engine, lower_bound, sft_coverage
+from sharpsim.experiments import _runner, adaptive_draws, bon_inference, engine, lower_bound, sft_coverage
 
 MODES = ("testing", "quick", "full")
 
@@ -136,6 +136,15 @@ def _draw_lower_bound_size(rows, config):
     return fig
 
 
+def _draw_adaptive_draws(rows, config):
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    plotting.plot_adaptive_draws(rows, axes)
+    fig.suptitle(f"Lemma I.1: App D's adaptive rule, |Y|={config.num_responses}, {config.trials} runs per point "
+                 "(95% intervals)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 FIGURES: dict[str, Figure] = {
     "bon_inference": _figure(
         "bon_inference",
@@ -162,6 +171,12 @@ FIGURES: dict[str, Figure] = {
         lower_bound,
         _draw_lower_bound_size,
         lower_bound.CONFIGS_SIZE,
+    ),
+    "adaptive_draws": _figure(
+        "adaptive_draws",
+        "E[N_mu] vs 1/P* and P[miss y*] vs mu for the adaptive rule, with Lemma I.1's bounds",
+        adaptive_draws,
+        _draw_adaptive_draws,
     ),
 }
 

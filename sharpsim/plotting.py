@@ -97,3 +97,60 @@ def plot_m_star(ax, xs, stars, *, fit=None, bounds=None, label="measured $m^*$",
     ax.set_xlabel(xlabel)
     ax.set_ylabel("queries $m^*$ to reach $P[\\mathrm{err}_\\delta \\leq \\epsilon] \\geq 1-\\rho$")
     return ax
+
+
+def plot_adaptive_draws(rows, axes=None):
+    """Lemma I.1: ``E[N_μ]`` against ``1/P*`` (left) and ``P[miss y*]`` against μ (right),
+    measured (literal draws: filled; exact record-to-record draws: open) with intervals, and
+    the lemma's bounds (dashed)."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 4.3))
+    left, right = axes
+    ks = sorted({r["num_argmax"] for r in rows})
+    for i, k in enumerate(ks):
+        color = f"C{i}"
+        for method, fill, shift in (("literal", color, 0.97), ("exact", "white", 1.03)):
+            d = sorted(_select(rows, panel="draws", num_argmax=k, method=method), key=lambda r: r["inv_p_star"])
+            if d:
+                x = np.array([r["inv_p_star"] for r in d]) * shift
+                y = np.array([r["mean_draws"] for r in d])
+                err = [y - [r["draws_low"] for r in d], [r["draws_high"] for r in d] - y]
+                left.errorbar(x, y, yerr=err, fmt="o", color=color, mfc=fill, ms=4, capsize=2,
+                              label=f"|y*|={k}, measured ({method})")
+            m = sorted(_select(rows, panel="miss", num_argmax=k, method=method), key=lambda r: r["stop_level"])
+            if m:
+                x = np.array([r["stop_level"] for r in m]) * shift
+                y = np.array([r["miss_rate"] for r in m])
+                err = [y - [r["miss_low"] for r in m], [r["miss_high"] for r in m] - y]
+                pos = y > 0
+                right.errorbar(x[pos], y[pos], yerr=[e[pos] for e in np.asarray(err)], fmt="o", color=color,
+                               mfc=fill, ms=4, capsize=2, label=f"|y*|={k}, measured ({method})")
+                if (~pos).any():  # no miss observed: draw the upper confidence limit only
+                    right.plot(x[~pos], np.array([r["miss_high"] for r in m])[~pos], "v", color=color, mfc=fill,
+                               ms=5, ls="", label=f"|y*|={k}, 0 misses: 95% upper limit" if method == "literal" else None)
+        d = sorted(_select(rows, panel="draws", num_argmax=k, method="literal"), key=lambda r: r["inv_p_star"])
+        if d:
+            left.plot([r["inv_p_star"] for r in d], [r["draws_bound"] for r in d], color=color, ls="--",
+                      label=f"Lemma I.1: $(\\mu + 1/{k})/P^*$")
+        m = sorted(_select(rows, panel="miss", num_argmax=k, method="literal"), key=lambda r: r["stop_level"])
+        if m:
+            right.plot([r["stop_level"] for r in m], [r["miss_bound"] for r in m], color=color, ls="--",
+                       label=f"Lemma I.1: $e^{{-{k}\\mu}}$")
+    left.set_xscale("log")
+    left.set_yscale("log")
+    left.set_xlabel("$1/P^*$")
+    left.set_ylabel("$E[N_\\mu]$ (draws until the rule stops)")
+    mu = rows[0]["stop_level"] if rows else float("nan")
+    draws_rows = _select(rows, panel="draws")
+    if draws_rows:
+        mu = draws_rows[0]["stop_level"]
+    left.set_title(f"expected draws, $\\mu$ = {mu:.3g}", fontsize=9)
+    left.legend(fontsize=6.5)
+    right.set_yscale("log")
+    right.set_xlabel("stop level $\\mu$")
+    right.set_ylabel("P[kept response misses $y^*$]")
+    miss_rows = _select(rows, panel="miss")
+    if miss_rows:
+        right.set_title(f"miss probability, $1/P^*$ = {miss_rows[0]['inv_p_star']:g}", fontsize=9)
+    right.legend(fontsize=6.5)
+    return axes

@@ -45,7 +45,7 @@ class Config:
     algorithms: tuple[str, ...] = ("sft", "adaptive")
     C: float = 2.0
     N_factor: float = 1.0
-    n_grid: tuple[float, ...] = tuple(2 ** (k / 2) for k in range(0, 15))  # n = grid · d/Δ
+    n_grid: tuple[float, ...] = tuple(2 ** (k / 2) for k in range(0, 11))  # n = grid · d/Δ
     rho: float = 0.1
     seeds: int = 100
     seed: int = 0
