@@ -4,6 +4,8 @@ A class is an immutable pytree. ``mle`` takes the data of an algorithm — ``pro
 ``responses: [n]`` (indices into ``Y``) — and returns the maximum-likelihood member as a
 :class:`~sharpsim.policies.TabularPolicy`. It depends on the data only through the count table
 ``counts[x, y] = #{i : (x_i, y_i) = (x, y)}`` and is jittable and vmappable over seeds.
+``mle_mass(prompts, responses, mask)`` returns the MLE's mass on a set per prompt without
+building the fitted table (what a sharpening error needs; O(n K) or O(n) per call).
 
 * :class:`FiniteClass` — K candidate policies ``[K, X, Y]``; MLE by enumeration; ``log|Π| = log K``.
 * :class:`ProductClass` — a candidate set per prompt ``[X, K, Y]`` (ragged via ``valid``); MLE
@@ -26,6 +28,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.scipy.special import logsumexp
 
 from sharpsim import _validation as v
 from sharpsim.laws import _bon_log_law
@@ -72,9 +75,11 @@ def counts(prompts, responses, num_prompts: int, num_responses: int) -> jax.Arra
     )
 
 
-def _loglik(c: jax.Array, log_probs: jax.Array) -> jax.Array:
-    """``Σ c · log p`` over the last two axes, with ``0 · log 0 = 0``."""
-    return jnp.sum(jnp.where(c > 0, c * log_probs, 0.0), axis=(-2, -1))
+def _pairs(prompts, responses):
+    """Flat ``(x, y, keep)``; ``keep`` is False for masked samples (negative responses)."""
+    x = jnp.asarray(prompts).ravel()
+    y = jnp.asarray(responses).ravel()
+    return x, y, y >= 0
 
 
 # ------------------------------------------------------------------------------ finite
@@ -124,9 +129,10 @@ class FiniteClass:
         return TabularPolicy(self.log_probs[k])
 
     def log_likelihoods(self, prompts, responses) -> jax.Array:
-        """``[K]`` ``Σ_i log π_k(y_i|x_i)``."""
-        c = counts(prompts, responses, self.num_prompts, self.num_responses)
-        return _loglik(c[None], self.log_probs)
+        """``[K]`` ``Σ_i log π_k(y_i|x_i)`` (O(n K): one gather per sample, no count table)."""
+        x, y, keep = _pairs(prompts, responses)
+        lp = self.log_probs[:, x, jnp.where(keep, y, 0)]  # [K, n]
+        return jnp.sum(jnp.where(keep[None], lp, 0.0), axis=1)
 
     def mle_index(self, prompts, responses) -> jax.Array:
         return jnp.argmax(self.log_likelihoods(prompts, responses))
@@ -134,6 +140,12 @@ class FiniteClass:
     def mle(self, prompts, responses) -> TabularPolicy:
         """The maximum-likelihood member (lowest index among ties), by enumeration."""
         return self.member(self.mle_index(prompts, responses))
+
+    def mle_mass(self, prompts, responses, mask) -> jax.Array:
+        """``[num_prompts]`` ``π̂(S(x)|x)`` of the MLE ``π̂`` for a set ``mask: [X, Y]``,
+        without building ``π̂``."""
+        masses = logsumexp(jnp.where(mask[None], self.log_probs, -jnp.inf), axis=-1)  # [K, X]
+        return jnp.exp(masses[self.mle_index(prompts, responses)])
 
 
 # ----------------------------------------------------------------------------- product
@@ -198,10 +210,17 @@ class ProductClass:
 
     def mle_index(self, prompts, responses) -> jax.Array:
         """``[num_prompts]`` per-prompt MLE candidate (lowest index among ties; unseen → 0)."""
-        c = counts(prompts, responses, self.num_prompts, self.num_responses)
-        ll = jnp.sum(jnp.where(c[:, None, :] > 0, c[:, None, :] * self.log_probs, 0.0), axis=-1)
+        x, y, keep = _pairs(prompts, responses)
+        lp = jnp.where(keep[:, None], self.log_probs[x, :, jnp.where(keep, y, 0)], 0.0)  # [n, K]
+        ll = jax.ops.segment_sum(lp, x, num_segments=self.num_prompts)  # [X, K], O(n K)
         ll = jnp.where(self.valid, ll, -jnp.inf)
         return jnp.argmax(ll, axis=1)
+
+    def mle_mass(self, prompts, responses, mask) -> jax.Array:
+        """``[num_prompts]`` ``π̂(S(x)|x)`` of the MLE for ``mask: [X, Y]``, without building ``π̂``."""
+        masses = logsumexp(jnp.where(mask[:, None, :], self.log_probs, -jnp.inf), axis=-1)  # [X, K]
+        k = self.mle_index(prompts, responses)
+        return jnp.exp(masses[jnp.arange(self.num_prompts), k])
 
     def mle(self, prompts, responses) -> TabularPolicy:
         """The maximum-likelihood member; it factorises over prompts."""
@@ -247,6 +266,19 @@ class TabularClass:
         total = jnp.sum(c, axis=1, keepdims=True)
         probs = jnp.where(total > 0, c / jnp.where(total > 0, total, 1.0), 1.0 / self.num_responses)
         return TabularPolicy(jnp.log(probs))
+
+    def mle_mass(self, prompts, responses, mask) -> jax.Array:
+        """``[num_prompts]`` ``π̂(S(x)|x)`` of the empirical-frequency MLE for ``mask: [X, Y]``,
+        from per-prompt visit and hit counts (O(n), no ``[X, Y]`` table per call)."""
+        x, y, keep = _pairs(prompts, responses)
+        w = keep.astype(_float())
+        hit = w * mask[x, jnp.where(keep, y, 0)]
+        visits = jax.ops.segment_sum(w, x, num_segments=self.num_prompts)
+        hits = jax.ops.segment_sum(hit, x, num_segments=self.num_prompts)
+        size = jnp.sum(mask, axis=1)
+        lam = self.smoothing
+        total = visits + lam * self.num_responses
+        return jnp.where(total > 0, (hits + lam * size) / jnp.where(total > 0, total, 1.0), size / self.num_responses)
 
 
 ModelClass = FiniteClass | ProductClass | TabularClass

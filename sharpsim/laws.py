@@ -215,8 +215,10 @@ def kl_regularized_optimum(problem: Problem, beta: float) -> TabularPolicy:
 def sharpening_error(problem: Problem, policy, *, delta: float, gamma: float = 0.0) -> float:
     """``err_δ(π̂) = P_{x~μ}[π̂(y*_γ(x) | x) < 1 - δ]`` (Def 3.1 / Def F.1), exactly.
 
-    The comparison is strict ``<`` in float64, with no extra tolerance; ``y*_γ`` is the base's
-    γ-approximate arg-max set (ties within ``TIE_RTOL``).
+    The comparison is strict, ``log π̂(y*_γ(x)|x) < log1p(-δ)`` in float64, with no extra
+    tolerance (so δ resolves differences down to ~1e-16); ``y*_γ`` is the base's γ-approximate
+    arg-max set (ties within ``TIE_RTOL``). A mass equal to ``1 - δ`` in real arithmetic (e.g.
+    an empirical frequency 9/10 at δ = 0.1) may fall on either side after rounding.
 
     Args:
       problem: gives π_base (for ``y*_γ``) and μ.

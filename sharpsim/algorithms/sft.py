@@ -14,9 +14,8 @@ import jax.numpy as jnp
 
 from sharpsim import _validation as v
 from sharpsim import oracle
-from sharpsim.laws import sharpening_error
 from sharpsim.policies import TabularPolicy
-from sharpsim.problems import Problem
+from sharpsim.problems import Problem, as_tabular_base
 
 __all__ = ["SharpeningResult", "adaptive_sft_sharpening", "sft_sharpening"]
 
@@ -27,7 +26,8 @@ class SharpeningResult:
     """The output of a sharpening algorithm.
 
     Attributes:
-      policy: the fitted model π̂ (a :class:`TabularPolicy`; ``.probs``).
+      policy: the fitted model π̂ (a :class:`TabularPolicy`; ``.probs``), or ``None`` when
+        the caller asked for ``return_policy=False``.
       num_queries: the sample complexity ``m`` charged by the oracle.
       error: the exact sharpening error ``err_δ(π̂)`` at the requested δ (and γ).
       prompts: ``[n]`` the prompts drawn.
@@ -35,12 +35,20 @@ class SharpeningResult:
       num_draws: ``[n]`` responses drawn per prompt (``N`` each for SFT; ``N_μ(x_i)`` adaptive).
     """
 
-    policy: TabularPolicy
+    policy: TabularPolicy | None
     num_queries: jax.Array
     error: jax.Array
     prompts: jax.Array
     responses: jax.Array
     num_draws: jax.Array
+
+
+def _fitted_error(problem, model_class, batch, delta, gamma):
+    """The exact ``err_δ`` of the class's MLE on ``batch``, from its mass on ``y*_γ``."""
+    mask = as_tabular_base(problem).argmax_set(gamma)
+    mass = model_class.mle_mass(batch.prompts, batch.responses, mask)
+    fail = jnp.log(mass) < jnp.log1p(-delta)  # the comparison of `sharpening_error`
+    return jnp.sum(jnp.where(fail, problem.prompt_probs, 0.0))
 
 
 def _check(n, delta, gamma):
@@ -62,6 +70,7 @@ def sft_sharpening(
     gamma: float = 0.0,
     method: str = "exact",
     max_n: int | None = None,
+    return_policy: bool = True,
 ) -> SharpeningResult:
     """SFT-Sharpening: best-of-N by self-likelihood on ``n`` prompts, then maximum likelihood.
 
@@ -81,12 +90,15 @@ def sft_sharpening(
       max_n: optional static capacity; then ``n <= max_n`` may be traced and one compiled
         function serves every ``n`` (the oracle reveals and charges only the first ``n``
         prompts of ``max_n``; see ``oracle.best_of_n(num_active=...)``).
+      return_policy: ``False`` skips building the fitted ``[X, Y]`` table (``policy`` is then
+        ``None``); the error is computed either way, exactly, from ``model_class.mle_mass``.
+        Use it for sweeps over many seeds.
     """
     _check(n, delta, gamma)
     size, active = (n, None) if max_n is None else (max_n, n)
     batch = oracle.best_of_n(key, problem, size, N, method=method, num_active=active)
-    policy = model_class.mle(batch.prompts, batch.responses)
-    err = sharpening_error(problem, policy, delta=delta, gamma=gamma)
+    policy = model_class.mle(batch.prompts, batch.responses) if return_policy else None
+    err = _fitted_error(problem, model_class, batch, delta, gamma)
     draws = jnp.broadcast_to(jnp.asarray(N, batch.num_queries.dtype), (size,))
     if active is not None:
         draws = jnp.where(jnp.arange(size) < active, draws, 0)
@@ -114,6 +126,7 @@ def adaptive_sft_sharpening(
     method: str = "exact",
     max_draws: int = 2**40,
     max_n: int | None = None,
+    return_policy: bool = True,
 ) -> SharpeningResult:
     """Adaptive SFT-Sharpening (App D): per prompt, sample until ``N_μ(x)``, keep the best, MLE.
 
@@ -138,6 +151,6 @@ def adaptive_sft_sharpening(
         batch = oracle.adaptive_best(key, problem, n, stop=adaptive_stop_rule(stop_level), max_draws=max_draws)
     else:
         raise ValueError(f"`method` must be 'exact' or 'literal'; got {method!r}")
-    policy = model_class.mle(batch.prompts, batch.responses)
-    err = sharpening_error(problem, policy, delta=delta, gamma=gamma)
+    policy = model_class.mle(batch.prompts, batch.responses) if return_policy else None
+    err = _fitted_error(problem, model_class, batch, delta, gamma)
     return SharpeningResult(policy, batch.num_queries, jnp.asarray(err), batch.prompts, batch.responses, batch.num_draws)
