@@ -31,6 +31,14 @@ def _parser() -> argparse.ArgumentParser:
     fig.add_argument("--list", action="store_true", help="list the figures and exit")
     fig.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
+    bench = sub.add_parser(
+        "bench",
+        help="benchmark sharpsim against a plain NumPy reference in the same run (throughput ratio)",
+    )
+    bench.add_argument("name", help="benchmark: sft (SFT-Sharpening trials) or bon (BoN picks)")
+    bench.add_argument("--quick", action="store_true", help="smaller sizes (seconds)")
+    bench.add_argument("--json", action="store_true", help="print the full result as JSON")
+
     desc = sub.add_parser(
         "describe",
         help="build a problem with a chosen coverage and margin and print its exact coefficients",
@@ -57,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "figures":
             return _figures(args)
+        if args.command == "bench":
+            return _bench(args)
         return _describe(args)
     except ValueError as err:
         print(f"sharpsim {args.command}: error: {err}", file=sys.stderr)
@@ -75,6 +85,18 @@ def _figures(args) -> int:
         raise ValueError(f"choose one of --quick, --full; got {['--' + m for m in chosen]}")
     mode = chosen[0] if chosen else "quick"
     figures.generate(args.only, out=args.out, mode=mode, progress=not args.no_progress)
+    return 0
+
+
+def _bench(args) -> int:
+    import json
+
+    from sharpsim import bench
+
+    if args.name not in bench.BENCHMARKS:
+        raise ValueError(f"unknown benchmark {args.name!r}; available: {sorted(bench.BENCHMARKS)}")
+    result = bench.BENCHMARKS[args.name](quick=args.quick)
+    print(json.dumps(result, indent=2) if args.json else bench.report(result))
     return 0
 
 

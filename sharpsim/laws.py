@@ -51,14 +51,7 @@ def _row_levels(lp: jax.Array, rtol: float):
     Y = lp.shape[0]
     # A level starts at a response more than `rtol` below the level's *first* (largest)
     # member, the same rule as `argmax_set`, so near-ties never chain into one level.
-    tol = jnp.log1p(-rtol)
-
-    def step(leader, x):
-        starts = x < leader + tol
-        return jnp.where(starts, x, leader), starts
-
-    _, starts = jax.lax.scan(step, lp[0], lp[1:])
-    new = jnp.concatenate([jnp.ones((1,), bool), starts])
+    new = _level_starts(lp, jnp.log1p(-rtol))
     gid = jnp.cumsum(new) - 1  # level id per sorted position, 0 = most likely
     p = jnp.exp(lp)
     gmass = jax.ops.segment_sum(p, gid, num_segments=Y)
@@ -72,6 +65,26 @@ def _row_levels(lp: jax.Array, rtol: float):
     log_f = _log_one_minus(at_or_below, above)
     log_f_below = _log_one_minus(below, at_or_above)
     return log_f[gid], log_f_below[gid], gstart[gid], gsize[gid]
+
+
+def _level_starts(lp: jax.Array, tol) -> jax.Array:
+    """``[Y]`` True where a level starts, for descending ``lp``: position 0, and then the first
+    position more than ``tol`` (log space, negative) below the current level's first member.
+
+    The chain of level starts is the orbit of 0 under ``next(j) = first k with lp_k < lp_j + tol``
+    (a ``searchsorted``), collected by pointer doubling in ``⌈log2 Y⌉`` parallel rounds
+    instead of a length-``Y`` sequential scan.
+    """
+    Y = lp.shape[0]
+    neg = -lp  # ascending
+    nxt = jnp.searchsorted(neg, -(lp + tol), side="right")  # first k with -lp_k > -(lp_j + tol)
+    nxt = jnp.concatenate([jnp.maximum(nxt, jnp.arange(Y) + 1), jnp.array([Y])])  # sentinel Y
+    member = jnp.zeros(Y + 1, bool).at[0].set(True)
+    jump = nxt
+    for _ in range(max(1, int(Y).bit_length())):
+        member = member.at[jump].max(member)
+        jump = jump[jump]
+    return member[:Y]
 
 
 def _log_one_minus(direct, complement):

@@ -107,8 +107,16 @@ def _int():
 
 
 def sample_prompts(key: jax.Array, problem: Problem, n: int) -> jax.Array:
-    """``[n]`` i.i.d. prompts ``x ~ μ`` (no query is charged: prompts are free)."""
-    return jax.random.categorical(key, jnp.log(problem.prompt_probs), shape=(n,))
+    """``[n]`` i.i.d. prompts ``x ~ μ`` (no query is charged: prompts are free).
+
+    Inverse-CDF sampling: O(log |X|) per prompt, no ``[n, |X|]`` noise table.
+    """
+    from sharpsim._search import first_greater
+
+    cdf = jnp.cumsum(problem.prompt_probs)
+    u = jax.random.uniform(key, (n,), dtype=cdf.dtype) * cdf[-1]
+    X = cdf.shape[0]
+    return first_greater(cdf, jnp.zeros((n,), _int()), X, X, u)
 
 
 def _check_shape_args(**kwargs):
@@ -192,6 +200,7 @@ def best_of_n(
     method: str = "exact",
     rtol: float = _config.TIE_RTOL,
     num_active=None,
+    sampler=None,
 ) -> BonBatch:
     """Best-of-N picks under ``r_self = log π_base`` for ``n`` fresh prompts.
 
@@ -205,6 +214,9 @@ def best_of_n(
         revealed and charged; the rest come back masked (responses ``-1``, log-probs ``-inf``).
         This lets one compiled function serve every budget ``n <= n_max`` (shapes stay
         ``[n_max]``), and nests the samples of smaller budgets in those of larger ones.
+      sampler: a precomputed ``bon_sampler(problem)`` (exact method) to reuse across calls;
+        the sort behind it is the only super-linear step, so sweeps over many seed batches
+        should compute it once. It must belong to ``problem`` (not checked under ``jit``).
 
     Both methods return picks with the same law and charge the same ``m = n N``.
     """
@@ -228,7 +240,14 @@ def best_of_n(
     k_x, k_y = jax.random.split(key)
     prompts = sample_prompts(k_x, problem, n)
     N_i = jnp.asarray(N)[prompts] if per_prompt else N
-    index = bon_sampler(problem, rtol=rtol).sample(k_y, prompts, N_i)
+    if sampler is None:
+        sampler = bon_sampler(problem, rtol=rtol)
+    elif v.is_concrete(sampler) and tuple(sampler.order.shape) != (problem.num_prompts, problem.num_responses):
+        raise ValueError(
+            f"`sampler` has shape {tuple(sampler.order.shape)} but the problem has "
+            f"[num_prompts, num_responses] = {[problem.num_prompts, problem.num_responses]}"
+        )
+    index = sampler.sample(k_y, prompts, N_i)
     responses = index
     if isinstance(problem.base, AutoregressivePolicy):
         responses = problem.base.index_to_sequence(index)

@@ -1,26 +1,35 @@
-"""The benchmark scripts run (tiny sizes) and their same-law checks hold; no timing is asserted."""
+"""The benchmarks run (quick sizes) and their same-law checks hold; no timing is asserted."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+import json
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from sharpsim import bench, cli
 
 
-def test_bon_draw_benchmark_runs_and_laws_agree(capsys):
-    result = _load("bon_draw").main(["--prompts", "10", "--responses", "50", "--coverage", "10", "--N", "16", "--picks", "3000", "--json"])
+def test_bon_benchmark_runs_and_laws_agree():
+    result = bench.bench_bon(quick=True, num_prompts=10, num_responses=50, coverage=10.0, N=16, picks=3000)
     # The chi-square two-sample test rejects a true "same law" with probability 1e-3 (fixed seeds).
     assert result["same_law"], result
-    assert result["ratio"] > 0 and result["numpy_picks_per_s"] > 0
-    # Both hit rates estimate the exact probability: 3000 draws, |error| <= 0.05 fails w.p. < 1e-6.
-    assert abs(result["hit_rate_numpy"] - result["hit_rate_exact"]) < 0.05
+    assert result["ratio"] > 0 and result["reference_picks_per_s"] > 0
+    # Both hit rates estimate the exact probability: 3000 draws, |error| >= 0.05 has
+    # probability <= 2 exp(-2 * 3000 * 0.05^2) < 1e-6 (Hoeffding).
+    assert abs(result["hit_rate_reference"] - result["hit_rate_exact"]) < 0.05
     assert abs(result["hit_rate_sharpsim"] - result["hit_rate_exact"]) < 0.05
-    assert '"benchmark": "bon_draw"' in capsys.readouterr().out
+
+
+def test_sft_benchmark_quick_json(capsys):
+    assert cli.main(["bench", "sft", "--quick", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["benchmark"] == "sft" and result["ratio"] > 0
+    # KS two-sample test of the error distributions: false-failure probability 1e-3.
+    assert result["same_law"], result
+    # Both are Monte Carlo estimates of the same mean error (~0.37): 64 and 16 trials of a
+    # quantity with sd ~0.03, a gap above 0.1 has probability < 1e-6.
+    assert abs(result["mean_error_sharpsim"] - result["mean_error_reference"]) < 0.1
+    assert set(result["seconds_per_trial_vs_N"]) == {"16", "64", "256", "1024", "4096"}
+
+
+def test_bench_unknown_name_is_a_clean_error(capsys):
+    assert cli.main(["bench", "nope"]) == 2
+    assert "unknown benchmark" in capsys.readouterr().err

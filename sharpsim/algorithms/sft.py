@@ -71,6 +71,7 @@ def sft_sharpening(
     method: str = "exact",
     max_n: int | None = None,
     return_policy: bool = True,
+    sampler=None,
 ) -> SharpeningResult:
     """SFT-Sharpening: best-of-N by self-likelihood on ``n`` prompts, then maximum likelihood.
 
@@ -93,10 +94,12 @@ def sft_sharpening(
       return_policy: ``False`` skips building the fitted ``[X, Y]`` table (``policy`` is then
         ``None``); the error is computed either way, exactly, from ``model_class.mle_mass``.
         Use it for sweeps over many seeds.
+      sampler: a precomputed ``sharpsim.bon_sampler(problem)`` (exact method), reused across
+        calls instead of re-sorting ``π_base`` each time.
     """
     _check(n, delta, gamma)
     size, active = (n, None) if max_n is None else (max_n, n)
-    batch = oracle.best_of_n(key, problem, size, N, method=method, num_active=active)
+    batch = oracle.best_of_n(key, problem, size, N, method=method, num_active=active, sampler=sampler)
     policy = model_class.mle(batch.prompts, batch.responses) if return_policy else None
     err = _fitted_error(problem, model_class, batch, delta, gamma)
     draws = jnp.broadcast_to(jnp.asarray(N, batch.num_queries.dtype), (size,))

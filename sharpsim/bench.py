@@ -1,0 +1,202 @@
+"""Benchmarks behind ``sharpsim bench NAME [--quick] [--json]`` (and ``benchmarks/*.py``).
+
+Every benchmark runs sharpsim and a plain NumPy reference — written the way a researcher
+would — in the same process on the same configuration, checks that both produce the same
+distribution of outcomes (a two-sample test with a stated false-failure rate), and reports
+the throughput *ratio*, never an absolute time as a target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy import stats
+
+import sharpsim as ss
+from sharpsim import classes, oracle, problems
+from sharpsim.algorithms import sft_sharpening
+
+#: Two-sample tests fail a true "same law" with this probability.
+SAME_LAW_ALPHA = 1e-3
+
+
+def _timed(fn, *args, repeats: int = 3):
+    """Best-of-``repeats`` wall time of ``fn(*args)`` (after one warm-up call), and its output."""
+    out = jax.block_until_ready(fn(*args))
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = jax.block_until_ready(fn(*args))
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+# --------------------------------------------------------------------------------- SFT
+def sft_numpy_trial(rng: np.random.Generator, probs: np.ndarray, mu: np.ndarray, star: np.ndarray,
+                    n: int, N: int, delta: float) -> float:
+    """One SFT-Sharpening trial, literally: for each prompt draw N responses with ``rng.choice``,
+    keep the most likely, count, fit empirical frequencies, return the exact ``err_δ``."""
+    X, Y = probs.shape
+    prompts = rng.choice(X, size=n, p=mu)
+    counts = np.zeros((X, Y))
+    for x in prompts:
+        draws = rng.choice(Y, size=N, p=probs[x])
+        counts[x, draws[np.argmax(probs[x, draws])]] += 1
+    visits = counts.sum(axis=1)
+    fitted = np.where(visits[:, None] > 0, counts / np.maximum(visits, 1)[:, None], 1.0 / Y)
+    mass = fitted[np.arange(X), star]
+    return float(mu[mass < 1 - delta].sum())
+
+
+def bench_sft(*, quick: bool = False, seed: int = 0) -> dict:
+    """SFT-Sharpening trials per second: sharpsim (exact BoN draws, vmapped seeds) against
+    :func:`sft_numpy_trial`, on ``|X| = |Y| = n = 1000``, ``N = 256`` (smaller with ``quick``).
+
+    sharpsim sorts ``π_base`` once per problem (``bon_sampler``; independent of N) and reuses it
+    for every batch of seeds; ``ratio`` is the steady-state throughput ratio and
+    ``ratio_including_precompute`` charges that one-off sort to this batch of seeds. Also
+    reports sharpsim's cost per trial as N grows (target: flat) and as n grows (linear)."""
+    X = Y = n = 300 if quick else 1000
+    N, seeds, ref_trials, coverage, delta = 256, (64 if quick else 256), (16 if quick else 64), 50.0, 0.1
+    problem = problems.with_coverage(jax.random.key(seed), X, Y, coverage)
+    probs = np.asarray(problem.probs)
+    mu = np.asarray(problem.prompt_probs)
+    star = probs.argmax(axis=1)
+    model_class = classes.TabularClass(X, Y)
+
+    def errors(keys, problem, sampler, n, N):
+        return jax.vmap(lambda k: sft_sharpening(k, problem, model_class, n=n, N=N, delta=delta,
+                                                 return_policy=False, sampler=sampler).error)(keys)
+
+    jitted = jax.jit(errors, static_argnames=("n",))
+    # The exact BoN law's level table is computed once per problem, outside the seed loop (for
+    # every N: it does not depend on N); its cost is reported separately.
+    t_prep, sampler = _timed(jax.jit(ss.bon_sampler), problem)
+
+    def run(keys, problem, n, N):
+        return jitted(keys, problem, sampler, n, N)
+
+    keys = jax.random.split(jax.random.key(seed + 1), seeds)
+    t_fast, err_fast = _timed(run, keys, problem, n, jnp.asarray(N))
+    err_fast = np.asarray(err_fast)
+
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    err_ref = np.array([sft_numpy_trial(rng, probs, mu, star, n, N, delta) for _ in range(ref_trials)])
+    t_ref = time.perf_counter() - t0
+
+    fast_tps, ref_tps = seeds / t_fast, ref_trials / t_ref
+    p_value = float(stats.ks_2samp(err_fast, err_ref).pvalue)
+
+    per_N = {}
+    for NN in (16, 64, 256, 1024, 4096):
+        t, _ = _timed(run, keys, problem, n, jnp.asarray(NN), repeats=2)
+        per_N[NN] = t / seeds
+    per_n = {}
+    for nn in ((n // 4, n // 2, n, 2 * n) if quick else (n // 4, n // 2, n, 2 * n, 4 * n)):
+        t, _ = _timed(run, keys, problem, nn, jnp.asarray(N), repeats=2)
+        per_n[nn] = t / seeds
+    ns = np.array(list(per_n), float)
+    slope_n = float(np.polyfit(np.log(ns), np.log(list(per_n.values())), 1)[0])
+    Ns = np.array(list(per_N), float)
+    slope_N = float(np.polyfit(np.log(Ns), np.log(list(per_N.values())), 1)[0])
+    return {
+        "benchmark": "sft",
+        "config": {"num_prompts": X, "num_responses": Y, "n": n, "N": N, "seeds": seeds,
+                   "reference_trials": ref_trials, "coverage": coverage, "delta": delta, "quick": quick},
+        "sharpsim_trials_per_s": fast_tps,
+        "precompute_seconds": t_prep,
+        "ratio_including_precompute": (seeds / (t_fast + t_prep)) / ref_tps,
+        "reference_trials_per_s": ref_tps,
+        "ratio": fast_tps / ref_tps,
+        "same_law_p_value": p_value,
+        "same_law": p_value > SAME_LAW_ALPHA,
+        "mean_error_sharpsim": float(err_fast.mean()),
+        "mean_error_reference": float(err_ref.mean()),
+        "seconds_per_trial_vs_N": {str(k): v for k, v in per_N.items()},
+        "log_log_slope_vs_N": slope_N,
+        "seconds_per_trial_vs_n": {str(k): v for k, v in per_n.items()},
+        "log_log_slope_vs_n": slope_n,
+        "device": str(jax.devices()[0]),
+    }
+
+
+# --------------------------------------------------------------------------------- BoN
+def bon_numpy_picks(rng: np.random.Generator, probs: np.ndarray, prompts: np.ndarray, N: int) -> np.ndarray:
+    """Literal BoN picks: ``rng.choice`` N responses per prompt, keep the most likely."""
+    picks = np.empty(len(prompts), dtype=np.int64)
+    for i, x in enumerate(prompts):
+        draws = rng.choice(probs.shape[1], size=N, p=probs[x])
+        picks[i] = draws[np.argmax(probs[x, draws])]
+    return picks
+
+
+def bench_bon(*, quick: bool = False, seed: int = 0, num_prompts: int = 100, num_responses: int = 1000,
+              coverage: float = 50.0, N: int = 256, picks: int = 20000) -> dict:
+    """BoN picks per second: exact O(log |Y|) draws against :func:`bon_numpy_picks`."""
+    if quick:
+        picks = min(picks, 4000)
+    problem = problems.with_coverage(jax.random.key(seed), num_prompts, num_responses, coverage)
+    probs = np.asarray(problem.probs)
+    rng = np.random.default_rng(seed)
+    prompts = rng.integers(0, num_prompts, size=picks)
+    t0 = time.perf_counter()
+    ref = bon_numpy_picks(rng, probs, prompts, N)
+    t_ref = time.perf_counter() - t0
+
+    def draw(key, problem, N):  # the problem is an argument: closing over it makes XLA
+        batch = oracle.best_of_n(key, problem, picks, N)  # constant-fold the sort
+        return batch.prompts, batch.responses
+
+    t_fast, (fast_prompts, fast) = _timed(jax.jit(draw), jax.random.key(seed + 1), problem, N)
+    fast_prompts, fast = np.asarray(fast_prompts), np.asarray(fast)
+    rank = np.argsort(np.argsort(-probs, axis=1), axis=1)  # 0 = arg-max
+    bins = [0, 1, 2, 4, 8, 16, num_responses]
+    h_ref = np.histogram(rank[prompts, ref], bins)[0]
+    h_fast = np.histogram(rank[fast_prompts, fast], bins)[0]
+    keep = (h_ref + h_fast) > 0
+    p_value = float(stats.chi2_contingency(np.stack([h_ref[keep], h_fast[keep]]))[1]) if keep.sum() > 1 else 1.0
+    return {
+        "benchmark": "bon",
+        "config": {"num_prompts": num_prompts, "num_responses": num_responses, "coverage": coverage, "N": N,
+                   "picks": picks, "quick": quick},
+        "sharpsim_picks_per_s": picks / t_fast,
+        "reference_picks_per_s": picks / t_ref,
+        "ratio": t_ref / t_fast,
+        "same_law_p_value": p_value,
+        "same_law": p_value > SAME_LAW_ALPHA,
+        "hit_rate_reference": float(np.mean(rank[prompts, ref] == 0)),
+        "hit_rate_sharpsim": float(np.mean(rank[fast_prompts, fast] == 0)),
+        "hit_rate_exact": ss.bon_success_probability(problem, N),
+        "device": str(jax.devices()[0]),
+    }
+
+
+BENCHMARKS = {"sft": bench_sft, "bon": bench_bon}
+
+
+def report(result: dict) -> str:
+    """A human-readable summary of a benchmark result."""
+    lines = [f"benchmark {result['benchmark']}: ratio {result['ratio']:.0f}x (sharpsim / NumPy reference), "
+             f"same law: {result['same_law']} (p = {result['same_law_p_value']:.3g})"]
+    for key in ("seconds_per_trial_vs_N", "seconds_per_trial_vs_n"):
+        if key in result:
+            pretty = ", ".join(f"{k}: {v * 1e3:.3f} ms" for k, v in result[key].items())
+            lines.append(f"  {key}: {pretty} (log-log slope {result['log_log_slope_vs_' + key[-1]]:.2f})")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="sharpsim bench", description=__doc__.splitlines()[0])
+    parser.add_argument("name", choices=sorted(BENCHMARKS))
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    result = BENCHMARKS[args.name](quick=args.quick)
+    print(json.dumps(result, indent=2) if args.json else report(result))
+    return 0
