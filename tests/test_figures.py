@@ -89,3 +89,23 @@ def test_unknown_figure_and_mode_raise(tmp_path):
         figures.generate(["nope"], out=tmp_path)
     with pytest.raises(ValueError, match="`mode`"):
         figures.generate(None, out=tmp_path, mode="slowest")
+
+
+@pytest.mark.parametrize("name", sorted(figures.FIGURES))
+def test_every_figure_runs_on_testing_settings(tmp_path, name):
+    """The TESTING subset of every sweep runs end to end, so no plotting code rots."""
+    written = figures.generate([name], out=tmp_path, mode="testing", progress=False, log=lambda s: None)
+    assert {p.suffix for p in written} == {".png", ".pdf", ".csv", ".json"}
+    fig = figures.FIGURES[name]
+    config = fig.configs["testing"]
+    rows = _runner.read_rows(tmp_path / f"{name}.csv")
+    cells = fig.cells(config)
+    keys = list(cells[0])
+    covered = {tuple(str(r[k]) for k in keys) for r in rows}
+    assert covered == {tuple(str(c[k]) for k in keys) for c in cells}
+    manifest = json.loads((tmp_path / f"{name}.manifest.json").read_text())
+    assert manifest["config_hash"] == _runner.config_hash(config)
+    for r in rows:  # every measured row carries finite numbers, never NaN
+        for k, v in r.items():
+            if isinstance(v, float):
+                assert v == v, (k, r)
