@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sharpsim import _config
 from sharpsim import _validation as v
 from sharpsim.policies import AutoregressivePolicy, TabularPolicy
 from sharpsim.policies.tabular import _float
@@ -333,13 +334,15 @@ def prop31_tightness(*, vocab_size: int = 2, horizon: int = 2, p_star: float = 0
     ties broken to the lowest token) and can never reach ``y*``.
 
     Raises:
-      ValueError: unless ``1/(1 + V^{H-1}) < p_star <= 1/2`` (needed for ``y*`` to be the
-        unique arg-max and for greedy to miss it).
+      ValueError: unless ``1/(1 + (1 - TIE_RTOL) V^{H-1}) < p_star <= 1/2``, with a relative
+        1e-12 to spare at the lower end (needed for ``y*`` to be the unique arg-max beyond the
+        tie tolerance, ``(1 - p_star)/V^{H-1} < (1 - TIE_RTOL) p_star``, and for greedy to
+        miss it).
     """
     V = v.check_positive_int("vocab_size", vocab_size, minimum=2)
     H = v.check_positive_int("horizon", horizon, minimum=2)
     s = v.check_positive("p_star", p_star)
-    lo = 1.0 / (1.0 + V ** (H - 1))
+    lo = (1.0 + 1e-12) / (1.0 + (1.0 - _config.TIE_RTOL) * V ** (H - 1))
     if not (lo < s <= 0.5):
         raise ValueError(f"`p_star` must lie in ({lo:g}, 0.5] for vocab_size={V}, horizon={H}; got {s}")
     S = V ** (H - 1)
