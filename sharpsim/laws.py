@@ -11,6 +11,7 @@ tolerance ``TIE_RTOL``, comparing neighbours in sorted order). Both are evaluate
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -35,6 +36,7 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------- level structure
+@functools.partial(jax.jit, static_argnames=("rtol",))
 def _levels(log_probs: jax.Array, rtol: float):
     """Sorted level structure of each row of ``log_probs: [X, Y]``.
 
