@@ -36,7 +36,7 @@ from sharpsim.policies import TabularPolicy
 from sharpsim.policies.tabular import _float
 from sharpsim.problems import Problem, as_tabular_base
 
-__all__ = ["FiniteClass", "ProductClass", "TabularClass", "bon_closure", "counts", "is_realizable"]
+__all__ = ["FiniteClass", "ProductClass", "TabularClass", "bind", "bon_closure", "counts", "is_realizable"]
 
 
 def _pytree(*fields):
@@ -237,18 +237,23 @@ class TabularClass:
     per-prompt estimation error of empirical frequencies, roughly ``|X| |Y| / n`` in the worst
     case, or ``|X| / n`` for a prompt-wise count of how often each prompt was seen at all.
 
+    ``TabularClass()`` leaves the sizes open: the algorithms bind it to their problem
+    (:func:`bind`); ``TabularClass(num_prompts, num_responses)`` fixes them.
+
     Attributes:
+      num_prompts, num_responses: static sizes, or ``None`` until bound to a problem.
       smoothing: add-``λ`` (Laplace) pseudo-counts per response (default 0: the exact MLE).
-      num_prompts, num_responses: static sizes.
     """
 
-    num_prompts: int = dataclasses.field(metadata=dict(static=True))
-    num_responses: int = dataclasses.field(metadata=dict(static=True))
+    num_prompts: int | None = dataclasses.field(default=None, metadata=dict(static=True))
+    num_responses: int | None = dataclasses.field(default=None, metadata=dict(static=True))
     smoothing: float = dataclasses.field(default=0.0, metadata=dict(static=True))
 
     def __post_init__(self):
-        v.check_positive_int("num_prompts", self.num_prompts)
-        v.check_positive_int("num_responses", self.num_responses)
+        if self.num_prompts is not None:
+            v.check_positive_int("num_prompts", self.num_prompts)
+        if self.num_responses is not None:
+            v.check_positive_int("num_responses", self.num_responses)
         v.check_at_least("smoothing", self.smoothing, 0.0)
 
     @classmethod
@@ -262,6 +267,11 @@ class TabularClass:
 
     def mle(self, prompts, responses) -> TabularPolicy:
         """Empirical frequencies (plus ``smoothing``); a prompt never seen gets the uniform law."""
+        if self.num_prompts is None or self.num_responses is None:
+            raise ValueError(
+                "this TabularClass has no sizes: build it as TabularClass(num_prompts, num_responses), "
+                "with TabularClass.for_problem(problem), or pass it to an algorithm (which binds it)"
+            )
         c = counts(prompts, responses, self.num_prompts, self.num_responses) + self.smoothing
         total = jnp.sum(c, axis=1, keepdims=True)
         probs = jnp.where(total > 0, c / jnp.where(total > 0, total, 1.0), 1.0 / self.num_responses)
@@ -273,15 +283,46 @@ class TabularClass:
         x, y, keep = _pairs(prompts, responses)
         w = keep.astype(_float())
         hit = w * mask[x, jnp.where(keep, y, 0)]
-        visits = jax.ops.segment_sum(w, x, num_segments=self.num_prompts)
-        hits = jax.ops.segment_sum(hit, x, num_segments=self.num_prompts)
+        visits = jax.ops.segment_sum(w, x, num_segments=mask.shape[0])
+        hits = jax.ops.segment_sum(hit, x, num_segments=mask.shape[0])
         size = jnp.sum(mask, axis=1)
         lam = self.smoothing
-        total = visits + lam * self.num_responses
-        return jnp.where(total > 0, (hits + lam * size) / jnp.where(total > 0, total, 1.0), size / self.num_responses)
+        num_responses = mask.shape[1]
+        total = visits + lam * num_responses
+        return jnp.where(total > 0, (hits + lam * size) / jnp.where(total > 0, total, 1.0), size / num_responses)
 
 
 ModelClass = FiniteClass | ProductClass | TabularClass
+
+
+def bind(model_class: ModelClass, problem: Problem) -> ModelClass:
+    """Checks that ``model_class`` fits ``problem``'s ``[num_prompts, num_responses]`` and returns
+    it, giving an unsized ``TabularClass()`` the problem's sizes.
+
+    Raises:
+      TypeError: if ``model_class`` is not a sharpsim model class.
+      ValueError: on an empty class or mismatched shapes (the message gives both shapes).
+    """
+    X, Y = problem.num_prompts, problem.num_responses
+    if isinstance(model_class, TabularClass):
+        if model_class.num_prompts is None and model_class.num_responses is None:
+            return TabularClass(X, Y, model_class.smoothing)
+        shape = (model_class.num_prompts, model_class.num_responses)
+    elif isinstance(model_class, FiniteClass):
+        if model_class.num_members == 0:
+            raise ValueError("`model_class` is empty: a FiniteClass needs at least one member")
+        shape = tuple(model_class.log_probs.shape[1:])
+    elif isinstance(model_class, ProductClass):
+        shape = (model_class.log_probs.shape[0], model_class.log_probs.shape[2])
+    else:
+        raise TypeError(
+            f"`model_class` must be a FiniteClass, ProductClass or TabularClass; got {type(model_class).__name__}"
+        )
+    if shape != (X, Y):
+        raise ValueError(
+            f"`model_class` has [num_prompts, num_responses] = {list(shape)} but the problem has {[X, Y]}"
+        )
+    return model_class
 
 
 # ------------------------------------------------------------------------- BoN closure

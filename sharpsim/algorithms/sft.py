@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from sharpsim import _validation as v
-from sharpsim import oracle
+from sharpsim import classes, oracle
 from sharpsim.policies import TabularPolicy
 from sharpsim.problems import Problem, as_tabular_base
 
@@ -51,9 +51,13 @@ def _fitted_error(problem, model_class, batch, delta, gamma):
     return jnp.sum(jnp.where(fail, problem.prompt_probs, 0.0))
 
 
-def _check(n, delta, gamma):
+def _check(n, delta, gamma, max_n=None):
     if v.is_concrete(n):
         v.check_positive_int("n", n)
+    if max_n is not None:
+        max_n = v.check_positive_int("max_n", max_n)
+        if v.is_concrete(n) and n > max_n:  # else only the first max_n prompts would run
+            raise ValueError(f"`n` must be <= `max_n` = {max_n}; got {n}")
     if v.is_concrete(delta, gamma):
         v.check_unit_interval("delta", delta)
         v.check_unit_interval("gamma", gamma)
@@ -97,7 +101,8 @@ def sft_sharpening(
       sampler: a precomputed ``sharpsim.bon_sampler(problem)`` (exact method), reused across
         calls instead of re-sorting ``π_base`` each time.
     """
-    _check(n, delta, gamma)
+    _check(n, delta, gamma, max_n)
+    model_class = classes.bind(model_class, problem)  # shapes must match (else the MLE drops data)
     size, active = (n, None) if max_n is None else (max_n, n)
     batch = oracle.best_of_n(key, problem, size, N, method=method, num_active=active, sampler=sampler)
     policy = model_class.mle(batch.prompts, batch.responses) if return_policy else None
@@ -142,7 +147,8 @@ def adaptive_sft_sharpening(
     ``"literal"`` draws every response (:func:`sharpsim.oracle.adaptive_best`, O(N_μ)). Same
     law, same charged ``m``. ``max_n`` works as in :func:`sft_sharpening` (exact method).
     """
-    _check(n, delta, gamma)
+    _check(n, delta, gamma, max_n)
+    model_class = classes.bind(model_class, problem)
     if v.is_concrete(stop_level):
         v.check_positive("stop_level", stop_level)
     if method == "exact":
