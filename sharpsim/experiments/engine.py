@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -125,6 +126,8 @@ def sample_complexity(
     confidence: float = 0.95,
     static_budget: bool = True,
     progress: bool = True,
+    csv_path=None,
+    config=None,
 ) -> SampleComplexity:
     """Measures ``P[err_δ(π̂) <= ε]`` at each budget over ``num_seeds`` seeds.
 
@@ -136,6 +139,12 @@ def sample_complexity(
       num_seeds: seeds per budget (vmapped; the same keys at every budget).
       static_budget: ``True`` compiles the trial once per budget (the budget may set shapes);
         ``False`` passes it traced and compiles once for the whole sweep.
+      csv_path: if given, each budget's per-seed rows (``budget, seed, error, queries``) are
+        appended to this tidy CSV as soon as they are computed, and a rerun with the same
+        ``config`` skips the budgets already there (a killed sweep resumes; rows of other
+        configurations are kept, never overwritten).
+      config: required with ``csv_path``: anything JSON-serialisable that identifies the trial
+        (its digest, with ε, ρ, the seeds and budgets, keys the rows).
 
     Raises:
       ValueError: on ε, ρ outside (0, 1) or fewer than one seed/budget.
@@ -147,15 +156,37 @@ def sample_complexity(
     if not budgets:
         raise ValueError("`budgets` must hold at least one budget")
     keys = jax.random.split(jax.random.key(seed), num_seeds)
-    errors = np.empty((len(budgets), num_seeds))
-    queries = np.empty((len(budgets), num_seeds))
     traced = jax.jit(jax.vmap(trial, in_axes=(0, None))) if not static_budget else None
-    for i, b in enumerate(tqdm(budgets, disable=not progress, leave=False, desc="budgets")):
+
+    def measure(b):
         if traced is not None:
             err, q = traced(keys, b)  # one compilation for every budget
         else:
-            err, q = jax.jit(jax.vmap(lambda k, b=b: trial(k, b)))(keys)
-        errors[i], queries[i] = np.asarray(err), np.asarray(q)
+            err, q = jax.jit(jax.vmap(lambda k: trial(k, b)))(keys)
+        return np.asarray(err, float), np.asarray(q, float)
+
+    errors = np.empty((len(budgets), num_seeds))
+    queries = np.empty((len(budgets), num_seeds))
+    if csv_path is None:
+        for i, b in enumerate(tqdm(budgets, disable=not progress, leave=False, desc="budgets")):
+            errors[i], queries[i] = measure(b)
+    else:
+        if config is None:
+            raise ValueError("`config` is required with `csv_path`: it identifies the trial whose rows are stored")
+        from sharpsim.experiments._runner import run_sweep
+
+        def run_cell(cell):
+            err, q = measure(cell["budget"])
+            return [{"seed": s, "error": float(err[s]), "queries": float(q[s])} for s in range(num_seeds)]
+
+        digest_config = {"config": config, "eps": eps, "rho": rho, "num_seeds": num_seeds, "seed": seed,
+                         "budgets": [float(b) for b in budgets], "static_budget": static_budget}
+        rows = run_sweep([{"budget": b} for b in budgets], run_cell, Path(csv_path), config=digest_config,
+                         progress=progress, desc="budgets")
+        index = {float(b): i for i, b in enumerate(budgets)}
+        for r in rows:
+            errors[index[float(r["budget"])], int(r["seed"])] = r["error"]
+            queries[index[float(r["budget"])], int(r["seed"])] = r["queries"]
     return SampleComplexity(np.asarray(budgets, float), errors, queries, eps, rho, confidence)
 
 
