@@ -39,6 +39,28 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="smaller sizes (seconds)")
     bench.add_argument("--json", action="store_true", help="print the full result as JSON")
 
+    comp = sub.add_parser(
+        "complexity",
+        help="measure the sample complexity m* of an algorithm on a problem of chosen coverage",
+        description="Builds a with_coverage problem, runs the algorithm over seeds at a grid of "
+        "budgets (SFT: N per prompt at fixed n; adaptive: n prompts with mu = ln(2/delta)) and "
+        "prints the success rate P[err_delta <= eps] per budget and m* with its interval.",
+    )
+    comp.add_argument("--algorithm", required=True, choices=("sft", "adaptive"),
+                      help="sft (SFT-Sharpening) or adaptive (adaptive SFT-Sharpening)")
+    comp.add_argument("--prompts", type=int, default=20)
+    comp.add_argument("--responses", type=int, default=64)
+    comp.add_argument("--coverage", type=float, default=8.0)
+    comp.add_argument("--margin", type=float, default=0.0)
+    comp.add_argument("--heterogeneity", type=float, default=0.0)
+    comp.add_argument("--eps", type=float, default=0.1)
+    comp.add_argument("--delta", type=float, default=0.1)
+    comp.add_argument("--rho", type=float, default=0.1)
+    comp.add_argument("--seeds", type=int, default=100)
+    comp.add_argument("--n", type=int, default=None, help="prompts for sft (default 20 |X|)")
+    comp.add_argument("--seed", type=int, default=0)
+    comp.add_argument("--out", default=None, help="a CSV to write per-seed rows to (resumable)")
+
     desc = sub.add_parser(
         "describe",
         help="build a problem with a chosen coverage and margin and print its exact coefficients",
@@ -67,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             return _figures(args)
         if args.command == "bench":
             return _bench(args)
+        if args.command == "complexity":
+            return _complexity(args)
         return _describe(args)
     except ValueError as err:
         print(f"sharpsim {args.command}: error: {err}", file=sys.stderr)
@@ -97,6 +121,54 @@ def _bench(args) -> int:
         raise ValueError(f"unknown benchmark {args.name!r}; available: {sorted(bench.BENCHMARKS)}")
     result = bench.BENCHMARKS[args.name](quick=args.quick)
     print(json.dumps(result, indent=2) if args.json else bench.report(result))
+    return 0
+
+
+def _complexity(args) -> int:
+    import jax
+    import numpy as np
+
+    from sharpsim import classes, problems
+    from sharpsim.algorithms import adaptive_sft_sharpening, sft_sharpening
+    from sharpsim.experiments import sample_complexity, success_table
+
+    problem = problems.with_coverage(jax.random.key(args.seed), args.prompts, args.responses, args.coverage,
+                                     margin=args.margin, heterogeneity=args.heterogeneity)
+    model_class = classes.TabularClass()
+    if args.algorithm == "sft":
+        n = args.n or 20 * args.prompts
+        budgets = sorted({max(1, round(args.coverage * 2 ** (k / 2))) for k in range(-4, 9)})
+
+        def trial(key, N):
+            r = sft_sharpening(key, problem, model_class, n=n, N=N, delta=args.delta, return_policy=False)
+            return r.error, r.num_queries
+
+        label = f"N (draws per prompt; n = {n})"
+    else:
+        budgets = sorted({max(1, round(args.prompts * 2 ** (k / 2))) for k in range(0, 13)})
+        stop_level = math.log(2 / args.delta)
+        max_n = max(budgets)
+
+        def trial(key, n):
+            r = adaptive_sft_sharpening(key, problem, model_class, n=n, stop_level=stop_level, delta=args.delta,
+                                        max_n=max_n, return_policy=False)
+            return r.error, r.num_queries
+
+        label = f"n (prompts; mu = ln(2/delta) = {stop_level:.3g})"
+    config = {"command": "complexity", **{k: val for k, val in vars(args).items() if k not in ("command", "out")}}
+    result = sample_complexity(trial, budgets, eps=args.eps, rho=args.rho, num_seeds=args.seeds, seed=args.seed,
+                               static_budget=False, csv_path=args.out, config=config)
+    rate, lo, hi = success_table(result.successes)
+    print(f"{args.algorithm}: |X|={args.prompts}, |Y|={args.responses}, C_cov={args.coverage:g}, "
+          f"target P[err_delta <= {args.eps:g}] >= {1 - args.rho:g} with delta={args.delta:g}, {args.seeds} seeds")
+    print(f"{label:>40s}  mean queries  success  95% CI")
+    for b, q, r, a, z in zip(result.budgets, result.queries.mean(axis=1), rate, lo, hi):
+        print(f"{b:>40g}  {q:12.0f}  {r:7.3f}  [{a:.3f}, {z:.3f}]")
+    s = result.summary()
+    if np.isfinite(s["m_star"]):
+        print(f"m* = {s['m_star']:.0f} queries (interval [{s['m_star_low']:.0f}, {s['m_star_high']:g}])")
+    else:
+        print("m* not reached on this grid: raise the budgets (e.g. --n) or lower the target")
     return 0
 
 

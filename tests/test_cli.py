@@ -51,3 +51,24 @@ def test_figures_bad_name_and_modes(tmp_path, capsys):
     assert cli.main(["figures", "--only", "nope", "--out", str(tmp_path)]) == 2
     assert "unknown figure" in capsys.readouterr().err
     assert cli.main(["figures", "--quick", "--full", "--out", str(tmp_path)]) == 2
+
+
+def test_complexity_reports_m_star_and_resumes(tmp_path, capsys):
+    out = tmp_path / "rows.csv"
+    args = ["complexity", "--algorithm", "adaptive", "--prompts", "5", "--responses", "16", "--coverage", "4",
+            "--seeds", "16", "--out", str(out)]
+    assert cli.main(args) == 0
+    first = capsys.readouterr().out
+    assert "m* = " in first
+    lines = out.read_text().splitlines()
+    assert len(lines) == 1 + 13 * 16  # header + 13 budgets x 16 seeds, written as they finished
+    assert cli.main(args) == 0  # a rerun reads the finished budgets back and adds nothing
+    assert capsys.readouterr().out == first
+    assert out.read_text().splitlines() == lines
+
+
+def test_complexity_unknown_algorithm_is_a_clean_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["complexity", "--algorithm", "nope"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
