@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy import stats
+from _stats import chi_square_pvalue
 
 import sharpsim as ss
 from sharpsim import problems
@@ -45,18 +45,6 @@ BON3 = [
     [1 - 0.6**3, 0.6**3 / 3, 0.6**3 / 3, 0.6**3 / 3, 0.0],  # [0.784, 0.072 x 3, 0]
     [0.0, 0.1**3, 1 - 0.4**3, 0.4**3 - 0.1**3, 0.0],  # [0, 0.001, 0.936, 0.063, 0]
 ]
-
-
-def chi_square_pvalue(counts, probs, min_expected=5.0):
-    counts = np.asarray(counts, dtype=np.float64)
-    probs = np.asarray(probs, dtype=np.float64)
-    expected = counts.sum() * probs / probs.sum()
-    keep = expected >= min_expected
-    obs, exp = list(counts[keep]), list(expected[keep])
-    if (~keep).any() and expected[~keep].sum() > 0:
-        obs.append(counts[~keep].sum())
-        exp.append(expected[~keep].sum())
-    return stats.chisquare(obs, exp).pvalue
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _stats import chi_square_pvalue
 from scipy import stats
 
 import sharpsim as ss
@@ -24,18 +25,6 @@ TABLE = np.array([[0.5, 0.3, 0.2, 0.0], [0.1, 0.2, 0.3, 0.4], [0.25, 0.25, 0.25,
 MU = np.array([0.5, 0.0, 0.5])  # prompt 1 has zero mass and must never be drawn
 with np.errstate(divide="ignore"):
     LOG_TABLE = np.log(TABLE)
-
-
-def chi_square_pvalue(counts, probs, min_expected=5.0):
-    counts = np.asarray(counts, dtype=np.float64)
-    probs = np.asarray(probs, dtype=np.float64)
-    expected = counts.sum() * probs / probs.sum()
-    keep = expected >= min_expected
-    obs, exp = list(counts[keep]), list(expected[keep])
-    if (~keep).any() and expected[~keep].sum() > 0:
-        obs.append(counts[~keep].sum())
-        exp.append(expected[~keep].sum())
-    return stats.chisquare(obs, exp).pvalue
 
 
 @pytest.fixture(scope="module")
