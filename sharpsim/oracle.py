@@ -147,10 +147,33 @@ def evaluate(problem: Problem, prompts, responses) -> OracleBatch:
 
     Charges one query per response.
     """
+    if v.is_concrete(prompts, responses):
+        _check_indices(problem, prompts, responses)
     prompts = jnp.asarray(prompts)
     responses = jnp.asarray(responses)
     log_probs = problem.base.log_prob(prompts, responses)
     return OracleBatch(prompts, responses, log_probs, jnp.asarray(log_probs.size, _int()))
+
+
+def _check_indices(problem: Problem, prompts, responses) -> None:
+    """Out-of-range indices would be clamped silently by JAX's gather: refuse them."""
+    import numpy as np
+
+    p, r = np.asarray(prompts), np.asarray(responses)
+    for name, arr in (("prompts", p), ("responses", r)):
+        if not np.issubdtype(arr.dtype, np.integer):
+            raise TypeError(f"`{name}` must hold integer indices; got dtype {arr.dtype}")
+    if p.size and (p.min() < 0 or p.max() >= problem.num_prompts):
+        raise ValueError(f"`prompts` must lie in [0, {problem.num_prompts}); got values in [{p.min()}, {p.max()}]")
+    if isinstance(problem.base, AutoregressivePolicy):
+        H, V = problem.base.horizon, problem.base.vocab_size
+        if r.ndim == 0 or r.shape[-1] != H:
+            raise ValueError(f"`responses` must be sequences with a last axis of length horizon = {H}; got {r.shape}")
+        hi = V
+    else:
+        hi = problem.num_responses
+    if r.size and (r.min() < 0 or r.max() >= hi):
+        raise ValueError(f"`responses` must lie in [0, {hi}); got values in [{r.min()}, {r.max()}]")
 
 
 def sample_and_evaluate_adaptive(
