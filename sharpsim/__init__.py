@@ -29,6 +29,7 @@ from sharpsim.laws import (
     kl_regularized_optimum,
     sharpening_error,
 )
+from sharpsim.objectives import hellinger, kl_divergence, kl_objective, regression_loss
 from sharpsim.policies import AutoregressivePolicy, TabularPolicy
 from sharpsim.problems import Problem
 
@@ -50,6 +51,9 @@ __all__ = [
     "bounds",
     "concentrability",
     "coverage",
+    "hellinger",
+    "kl_divergence",
+    "kl_objective",
     "kl_regularized_optimum",
     "margin",
     "oracle",
@@ -57,5 +61,6 @@ __all__ = [
     "power_concentrability",
     "problems",
     "r_max",
+    "regression_loss",
     "sharpening_error",
 ]
