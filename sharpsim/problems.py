@@ -9,7 +9,8 @@ Constructors:
   arg-max;
 * :func:`prop31_tightness` — Prop 3.1's tightness instance: ``π(y*) <= 1/2`` and greedy
   decoding misses ``y*``;
-* ``lower_bound_family`` — the App H hard family of Thm 3.1 (see ``sharpsim.hard_family``).
+* ``lower_bound_family`` — the App H hard family of Thm 3.1 (see ``sharpsim.hard_family``);
+* ``sphere_separation`` — Example J.1, margin Ω(1) and coverage exp(Ω(d)) (``sharpsim.separation``).
 """
 
 from __future__ import annotations
@@ -367,4 +368,8 @@ def __getattr__(name):
         from sharpsim import hard_family
 
         return getattr(hard_family, name)
+    if name == "sphere_separation":
+        from sharpsim import separation
+
+        return separation.sphere_separation
     raise AttributeError(f"module 'sharpsim.problems' has no attribute {name!r}")
