@@ -48,6 +48,10 @@ def _fitted_error(problem, model_class, batch, delta, gamma):
     mask = as_tabular_base(problem).argmax_set(gamma)
     mass = model_class.mle_mass(batch.prompts, batch.responses, mask)
     fail = jnp.log(mass) < jnp.log1p(-delta)  # the comparison of `sharpening_error`
+    if not (v.is_concrete(delta) and delta > 0):
+        # δ = 0: no mass outside y*_γ at all, decided exactly as in `sharpening_error`
+        outside = model_class.mle_mass(batch.prompts, batch.responses, ~mask) > 0
+        fail = jnp.where(delta == 0, outside, fail)
     return jnp.sum(jnp.where(fail, problem.prompt_probs, 0.0))
 
 
@@ -76,6 +80,7 @@ def sft_sharpening(
     max_n: int | None = None,
     return_policy: bool = True,
     sampler=None,
+    require_realizable: bool = False,
 ) -> SharpeningResult:
     """SFT-Sharpening: best-of-N by self-likelihood on ``n`` prompts, then maximum likelihood.
 
@@ -100,9 +105,18 @@ def sft_sharpening(
         Use it for sweeps over many seeds.
       sampler: a precomputed ``sharpsim.bon_sampler(problem)`` (exact method), reused across
         calls instead of re-sorting ``π_base`` each time.
+      require_realizable: if True, first check Assumption 4.1 (``π^BoN_N ∈ Π``, via
+        ``classes.is_realizable``; concrete arguments only) and raise ``ValueError`` if it fails.
     """
     _check(n, delta, gamma, max_n)
     model_class = classes.bind(model_class, problem)  # shapes must match (else the MLE drops data)
+    if require_realizable and v.is_concrete(model_class, problem, N) and not classes.is_realizable(
+        model_class, problem, N
+    ):
+        raise ValueError(
+            "`model_class` is not realizable: it does not contain the BoN_N law of the problem's base "
+            "(Assumption 4.1); pass classes.bon_closure(model_class, N), or require_realizable=False"
+        )
     size, active = (n, None) if max_n is None else (max_n, n)
     batch = oracle.best_of_n(key, problem, size, N, method=method, num_active=active, sampler=sampler)
     policy = model_class.mle(batch.prompts, batch.responses) if return_policy else None

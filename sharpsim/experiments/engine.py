@@ -9,8 +9,9 @@ reports the smallest budget ``m*`` whose estimated success probability reaches `
 * **Seeds are vmapped**: one ``jit(vmap(trial))`` per budget shape.
 * **Confidence**: each success rate gets a Clopper–Pearson interval (``scipy.stats``). The
   interval for ``m*`` is ``[first budget whose upper CP limit reaches 1-ρ, first budget whose
-  lower CP limit reaches 1-ρ]``: with the stated confidence per budget, the true crossing
-  budget (on this grid) lies inside.
+  lower CP limit reaches 1-ρ]``. The CP level is per budget, with no simultaneous correction
+  over the grid, so the interval is indicative rather than a guaranteed 95% interval for the
+  crossing; and it cannot resolve the crossing more finely than the budget grid.
 * **Slopes**: :func:`fit_slope` fits ``log m* = a + b log x`` over the cells of a figure and
   bootstraps over seeds (resampling each cell's seeds, recomputing every ``m*``) for a
   percentile interval of the exponent ``b``.

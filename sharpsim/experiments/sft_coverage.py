@@ -3,7 +3,8 @@
 Problems: ``with_coverage`` (homogeneous prompts, unique arg-max), so ``π_base(y*|x) = 1/C``.
 Class: a product class with, per prompt, the base conditional and ``num_decoys`` decoys (the
 same probabilities with the arg-max moved to another response: same coverage, wrong
-arg-max), closed under BoN_N (Assumption 4.1 holds by construction); ``log|Π| = |X| log K``.
+arg-max), in random order with the true one never first (an unseen prompt gets candidate 0, a
+decoy, so it fails), closed under BoN_N (Assumption 4.1 holds by construction); ``log|Π| = |X| log K``.
 
 Budget split. The number of prompts follows Thm 4.1's prescription
 ``n = ⌈n_factor · log(|Π|/ρ)/(δ ε)⌉`` and the sweep searches N on a grid proportional to C
@@ -84,17 +85,24 @@ def setup(config: Config, coverage: float):
 
 
 def decoy_class(key, problem, num_decoys: int) -> classes.ProductClass:
-    """Per prompt: the base conditional, then ``num_decoys`` copies whose arg-max probability is
-    swapped with a random other response."""
+    """Per prompt: the base conditional and ``num_decoys`` copies whose arg-max probability is
+    swapped with a random other response, in a random order. (The true candidate must not sit
+    at index 0: the class gives an unseen prompt candidate 0, which would otherwise be the right
+    answer for free and make the number of prompts n irrelevant.)"""
     lp = np.asarray(problem.base.log_probs)
     X, Y = lp.shape
+    k_other, k_pos = jax.random.split(key)
     star = lp.argmax(axis=1)
     cands = np.repeat(lp[:, None, :], num_decoys + 1, axis=1)
-    others = np.asarray(jax.random.randint(key, (X, num_decoys), 1, Y))
+    others = np.asarray(jax.random.randint(k_other, (X, num_decoys), 1, Y))
     for x in range(X):
         for k in range(num_decoys):
             j = (star[x] + others[x, k]) % Y
             cands[x, k + 1, [star[x], j]] = cands[x, k + 1, [j, star[x]]]
+    true_at = np.asarray(jax.random.randint(k_pos, (X,), 1, num_decoys + 1))  # never index 0
+    order = np.tile(np.arange(num_decoys + 1), (X, 1))
+    order[np.arange(X), 0], order[np.arange(X), true_at] = true_at, 0
+    cands = np.take_along_axis(cands, order[:, :, None], axis=1)
     return classes.ProductClass(log_probs=jnp.asarray(cands))
 
 
