@@ -40,12 +40,14 @@ __all__ = [
     "OracleBatch",
     "adaptive_best",
     "adaptive_best_exact",
+    "Triples",
     "adaptive_rule",
     "best_of_n",
     "evaluate",
     "sample_and_evaluate",
     "sample_and_evaluate_adaptive",
     "sample_prompts",
+    "sample_triples",
 ]
 
 
@@ -484,3 +486,36 @@ def adaptive_best_exact(
     return AdaptiveBestBatch(
         prompts, responses, log_probs, counts, jnp.zeros(prompts.shape, bool), jnp.sum(counts).astype(_int())
     )
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Triples:
+    """Preference-style data ``(x, y, y')`` with what the oracle revealed about both responses.
+
+    Attributes:
+      prompts: ``[n]``.
+      responses, other_responses: ``[n]`` (``-1`` marks a masked triple).
+      base_log_probs, other_base_log_probs: ``[n]`` ``log π_base`` of each.
+      rewards, other_rewards: ``[n]`` the self-reward of each (``log π_base`` for sharpening).
+    """
+
+    prompts: jax.Array
+    responses: jax.Array
+    other_responses: jax.Array
+    base_log_probs: jax.Array
+    other_base_log_probs: jax.Array
+    rewards: jax.Array
+    other_rewards: jax.Array
+
+
+def sample_triples(key: jax.Array, problem: Problem, n: int) -> tuple[Triples, jax.Array]:
+    """``n`` prompts with two responses each from ``π_base`` (Eq 8's data); charges ``2n``.
+
+    The reward is the revealed self-reward ``log π_base``. Returns ``(triples, num_queries)``.
+    """
+    batch = sample_and_evaluate(key, problem, n, 2)
+    lp = batch.log_probs
+    triples = Triples(batch.prompts, batch.responses[:, 0], batch.responses[:, 1], lp[:, 0], lp[:, 1],
+                      lp[:, 0], lp[:, 1])
+    return triples, batch.num_queries

@@ -53,6 +53,9 @@ class Config:
     trials: int = 2000
     confidence: float = 0.95
     seed: int = 0
+    #: Bumped when the experiment's meaning changes; part of the config hash, so rows computed
+    #: by an older version are never reused for this one.
+    version: int = 1
 
 
 CONFIGS = {

@@ -42,6 +42,9 @@ class Config:
     rho: float = 0.1
     seeds: int = 100
     seed: int = 0
+    #: Bumped when the experiment's meaning changes; part of the config hash, so rows computed
+    #: by an older version are never reused for this one.
+    version: int = 2
 
 
 CONFIGS = {

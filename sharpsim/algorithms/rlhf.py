@@ -1,0 +1,57 @@
+"""RLHF-Sharpening by reward-regression DPO (Sec 2.2, Eq 4 / Eq 8)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from sharpsim import _validation as v
+from sharpsim import oracle
+from sharpsim.algorithms.sft import SharpeningResult
+from sharpsim.laws import sharpening_error
+from sharpsim.linear import LinearSoftmaxClass
+from sharpsim.problems import Problem
+
+__all__ = ["rlhf_sharpening"]
+
+
+def rlhf_sharpening(
+    key: jax.Array,
+    problem: Problem,
+    model_class,
+    *,
+    n: int,
+    beta: float,
+    delta: float = 0.1,
+    gamma: float = 0.0,
+) -> SharpeningResult:
+    """RLHF-Sharpening: ``n`` prompts, two responses each from ``π_base`` (``m = 2n``), then
+
+        π̂ = argmin_{π∈Π} Σ_i (β log(π(y_i|x_i)/π_base(y_i|x_i)) − β log(π(y'_i|x_i)/π_base(y'_i|x_i))
+                             − (r(y_i|x_i) − r(y'_i|x_i)))²
+
+    with the self-reward ``r = log π_base`` (Eq 8), solved exactly by ``model_class.regress``.
+    Its population minimiser over all policies is ``π*_β ∝ π_base^{1+1/β}`` (Thm 4.2).
+
+    Args:
+      model_class: a class with an exact ``regress(triples, beta)``: ``classes.LinearSoftmaxClass``.
+      n: prompts (static under ``jit``); ``beta > 0``; ``delta``, ``gamma``: the level of the
+        reported exact ``error``.
+    """
+    if v.is_concrete(n):
+        v.check_positive_int("n", n)
+    if v.is_concrete(beta):
+        v.check_positive("beta", beta)
+    if v.is_concrete(delta, gamma):
+        v.check_unit_interval("delta", delta)
+        v.check_unit_interval("gamma", gamma)
+    if not isinstance(model_class, LinearSoftmaxClass):
+        raise TypeError(
+            f"`model_class` must be a class with an exact Eq 8 regression oracle (LinearSoftmaxClass); "
+            f"got {type(model_class).__name__}"
+        )
+    triples, m = oracle.sample_triples(key, problem, n)
+    policy = model_class.regress(triples, beta)
+    err = sharpening_error(problem, policy, delta=delta, gamma=gamma)
+    responses = jnp.stack([triples.responses, triples.other_responses], axis=1)
+    return SharpeningResult(policy, m, jnp.asarray(err), triples.prompts, responses, jnp.full((n,), 2, m.dtype))

@@ -1,0 +1,125 @@
+"""The linear-softmax class (Def J.3), its exact Eq 8 regression, its MLE, and RLHF-Sharpening."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import sharpsim as ss
+from sharpsim import classes, oracle, problems
+from sharpsim.algorithms import rlhf_sharpening
+from sharpsim.linear import ball_least_squares
+
+
+@pytest.mark.parametrize("radius", [0.3, 1.0, 3.0, 100.0])
+def test_ball_least_squares_satisfies_the_kkt_conditions(radius):
+    rng = np.random.default_rng(int(radius * 10))
+    A = rng.normal(size=(40, 5))
+    b = rng.normal(size=40) * 4
+    theta = np.asarray(ball_least_squares(jnp.asarray(A), jnp.asarray(b), radius))
+    grad = A.T @ (A @ theta - b)  # half the gradient of ‖Aθ − b‖²
+    norm = np.linalg.norm(theta)
+    assert norm <= radius * (1 + 1e-9)
+    if norm < radius * (1 - 1e-9):  # interior: unconstrained optimum
+        assert np.linalg.norm(grad) <= 1e-8 * (1 + np.linalg.norm(A.T @ b))
+    else:  # boundary: -grad = λ θ with λ >= 0
+        lam = -(grad @ theta) / (norm**2)
+        assert lam >= -1e-9
+        assert np.linalg.norm(grad + lam * theta) <= 1e-7 * (1 + np.linalg.norm(grad))
+    # and no feasible point on a fine random sample does better (a differential check)
+    best = np.sum((A @ theta - b) ** 2)
+    for _ in range(2000):
+        t = rng.normal(size=5)
+        t *= radius * rng.random() ** 0.2 / np.linalg.norm(t)
+        assert np.sum((A @ t - b) ** 2) >= best - 1e-9
+
+
+def test_rank_deficient_least_squares_gets_the_minimum_norm_solution():
+    A = jnp.asarray([[1.0, 1.0], [2.0, 2.0]])
+    b = jnp.asarray([1.0, 2.0])
+    theta = np.asarray(ball_least_squares(A, b, 10.0))
+    np.testing.assert_allclose(theta, [0.5, 0.5], atol=1e-12)
+
+
+def _linear_problem(seed=0, X=3, Y=6, d=3, scale=1.5):
+    rng = np.random.default_rng(seed)
+    feats = rng.normal(size=(X, Y, d))
+    feats /= np.linalg.norm(feats, axis=-1, keepdims=True)
+    theta = rng.normal(size=d)
+    theta *= scale / np.linalg.norm(theta)
+    logits = feats @ theta
+    probs = np.exp(logits - logits.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    return problems.from_probs(probs), feats, theta
+
+
+def test_regression_recovers_the_kl_optimum_exactly_without_noise():
+    """With r = log π_base linear in φ, the Eq 8 minimiser over a ball containing
+    θ_β = (1 + 1/β) θ* is π*_β exactly, from any data spanning the feature differences."""
+    problem, feats, theta = _linear_problem()
+    beta = 0.5
+    cls = classes.LinearSoftmaxClass(feats, 10.0)  # (1 + 1/β) ‖θ*‖ = 4.5 < 10
+    triples, m = oracle.sample_triples(jax.random.key(0), problem, 50)
+    assert int(m) == 100
+    policy, fitted = cls.regress(triples, beta, return_theta=True)
+    np.testing.assert_allclose(np.asarray(fitted), (1 + 1 / beta) * theta, atol=1e-8)
+    np.testing.assert_allclose(np.asarray(policy.probs), np.asarray(ss.kl_regularized_optimum(problem, beta).probs),
+                               atol=1e-9)
+
+
+def test_mle_converges_to_the_truth_with_many_samples():
+    problem, feats, theta = _linear_problem(seed=1)
+    cls = classes.LinearSoftmaxClass(feats, 5.0)
+    batch = oracle.sample_and_evaluate(jax.random.key(3), problem, 20000, 1)
+    policy, info = cls.mle(batch.prompts, batch.responses[:, 0], return_info=True)
+    assert bool(info.converged) and float(info.grad_map_norm) < 1e-6
+    # 20000 samples, d = 3: the MLE is within a few 1/sqrt(n) of θ*; 0.15 fails w.p. < 1e-6
+    assert np.linalg.norm(np.asarray(info.theta) - theta) < 0.15
+    assert float(ss.kl_divergence(problem, problem.base, policy)) < 1e-2
+
+
+def test_bounds_of_lemmas_j4_j5():
+    cls = classes.LinearSoftmaxClass(np.ones((1, 2, 4)) / 2.0, 3.0)
+    assert cls.log_covering_number(0.1) == pytest.approx(4 * math.log(6 * 3.0 / 0.1))
+    assert cls.sec_bound(99) == pytest.approx(4 * math.log(100))
+    assert cls.log_size == math.inf
+
+
+def test_rlhf_sharpening_on_example_j1_reaches_the_kl_optimum():
+    problem, feats = problems.sphere_separation(jax.random.key(0), 6, radius=3.0, max_responses=64)
+    beta = 0.2
+    cls = classes.LinearSoftmaxClass(feats, 3.0 * (1 + 1 / beta) * 1.01)
+    result = rlhf_sharpening(jax.random.key(1), problem, cls, n=30, beta=beta, delta=0.1)
+    assert int(result.num_queries) == 60 and result.responses.shape == (30, 2)
+    np.testing.assert_allclose(np.asarray(result.policy.probs), np.asarray(ss.kl_regularized_optimum(problem, beta).probs),
+                               atol=1e-8)
+    assert float(result.error) == ss.sharpening_error(problem, result.policy, delta=0.1)
+
+
+@pytest.mark.parametrize(
+    "features, radius, match",
+    [
+        (np.ones((1, 2, 2)), 1.0, "norm <= 1"),
+        (np.full((1, 2, 2), np.nan), 1.0, "finite"),
+        (np.zeros((1, 2, 2)), 0.0, "`radius`"),
+        (np.zeros((2, 2)), 1.0, "3 dimension"),
+    ],
+)
+def test_linear_class_bad_input(features, radius, match):
+    with pytest.raises(ValueError, match=match):
+        classes.LinearSoftmaxClass(features, radius)
+
+
+def test_rlhf_bad_input():
+    problem, feats, _ = _linear_problem()
+    cls = classes.LinearSoftmaxClass(feats, 5.0)
+    with pytest.raises(ValueError, match="`beta`"):
+        rlhf_sharpening(jax.random.key(0), problem, cls, n=4, beta=0.0)
+    with pytest.raises(ValueError, match="`n`"):
+        rlhf_sharpening(jax.random.key(0), problem, cls, n=0, beta=0.5)
+    with pytest.raises(TypeError, match="regression oracle"):
+        rlhf_sharpening(jax.random.key(0), problem, classes.TabularClass(), n=4, beta=0.5)
