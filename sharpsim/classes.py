@@ -357,8 +357,9 @@ def is_realizable(model_class: ModelClass, problem: Problem, N, *, atol: float =
     comparing probabilities within ``atol`` on prompts in the support of μ."""
     from sharpsim.laws import bon_law
 
-    if isinstance(model_class, TabularClass):
-        return (model_class.num_prompts, model_class.num_responses) == (problem.num_prompts, problem.num_responses)
+    if isinstance(model_class, TabularClass):  # every conditional; unsized: binds to any problem
+        sizes = (model_class.num_prompts, model_class.num_responses)
+        return sizes in ((None, None), (problem.num_prompts, problem.num_responses))
     target = np.asarray(bon_law(problem, N).probs)
     sup = np.asarray(problem.prompt_probs) > 0
     as_tabular_base(problem)
@@ -375,3 +376,12 @@ def is_realizable(model_class: ModelClass, problem: Problem, N, *, atol: float =
         close = (np.abs(cands - target[:, None, :]).max(axis=2) <= atol) & np.asarray(model_class.valid)
         return bool(np.all(close.any(axis=1)[sup]))
     raise TypeError(f"`model_class` must be a sharpsim model class; got {type(model_class).__name__}")
+
+
+def __getattr__(name):
+    # ``LinearSoftmaxClass`` (Def J.3) lives in ``sharpsim.linear`` (it needs optax).
+    if name == "LinearSoftmaxClass":
+        from sharpsim.linear import LinearSoftmaxClass
+
+        return LinearSoftmaxClass
+    raise AttributeError(f"module 'sharpsim.classes' has no attribute {name!r}")

@@ -233,7 +233,8 @@ def sharpening_error(problem: Problem, policy, *, delta: float, gamma: float = 0
     The comparison is strict, ``log π̂(y*_γ(x)|x) < log1p(-δ)`` in float64, with no extra
     tolerance (so δ resolves differences down to ~1e-16); ``y*_γ`` is the base's γ-approximate
     arg-max set (ties within ``TIE_RTOL``). A mass equal to ``1 - δ`` in real arithmetic (e.g.
-    an empirical frequency 9/10 at δ = 0.1) may fall on either side after rounding.
+    an empirical frequency 9/10 at δ = 0.1) may fall on either side after rounding. δ = 0 is
+    decided exactly: π̂ fails at x iff it puts positive mass outside ``y*_γ(x)``.
 
     Args:
       problem: gives π_base (for ``y*_γ``) and μ.
@@ -252,6 +253,11 @@ def sharpening_error(problem: Problem, policy, *, delta: float, gamma: float = 0
     mask = base.argmax_set(gamma)
     log_mass = logsumexp(jnp.where(mask, pi.log_probs, -jnp.inf), axis=-1)
     fail = log_mass < jnp.log1p(-delta)
+    if not (v.is_concrete(delta) and delta > 0):
+        # δ = 0 asks for no mass outside y*_γ: decided exactly, since a log-space sum of tied
+        # masses adding up to 1 (e.g. 1/3 + 2/3) can round to just below log 1 = 0
+        outside = jnp.any(~mask & (pi.log_probs > -jnp.inf), axis=-1)
+        fail = jnp.where(delta == 0, outside, fail)
     err = jnp.sum(jnp.where(fail, problem.prompt_probs, 0.0))
     # a Python float when called eagerly; a traced scalar inside jit/vmap
     return float(err) if v.is_concrete(err) else err
