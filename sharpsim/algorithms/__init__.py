@@ -4,5 +4,15 @@
 from sharpsim.algorithms.bon import BonResult, best_of_n
 from sharpsim.algorithms.rlhf import rlhf_sharpening
 from sharpsim.algorithms.sft import SharpeningResult, adaptive_sft_sharpening, sft_sharpening
+from sharpsim.algorithms.xpo import XPOResult, xpo
 
-__all__ = ["BonResult", "SharpeningResult", "adaptive_sft_sharpening", "best_of_n", "rlhf_sharpening", "sft_sharpening"]
+__all__ = [
+    "BonResult",
+    "SharpeningResult",
+    "XPOResult",
+    "adaptive_sft_sharpening",
+    "best_of_n",
+    "rlhf_sharpening",
+    "sft_sharpening",
+    "xpo",
+]

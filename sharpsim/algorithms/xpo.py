@@ -1,0 +1,149 @@
+"""XPO, reward-based (Alg 1): exploration-augmented RLHF-Sharpening with an optimism term.
+
+Start at ``θ_init`` (pass ``θ_base`` when ``π_base`` is in the class, as Alg 1 starts at
+``π^(1) = π_base``; default 0, the uniform member), data ``D = ∅``. For ``t = 1..T``: draw ``x ~ μ``, ``y ~ π^(t)(·|x)``, ``y' ~ π_base(·|x)``
+(``batch`` of them), add them to ``D`` and set
+
+    π^(t+1) = argmin_{π ∈ Π} α Σ_D log π(y'|x) + Σ_D (β log(π(y|x)/π_base(y|x))
+                                                   − β log(π(y'|x)/π_base(y'|x)) − (r(y|x) − r(y'|x)))²
+
+(note the ``+``: the proof minimises the sum; THEORY.md §5). The α-term lowers the likelihood of
+base samples, which pushes the iterate to explore. The output is the iterate with the largest
+exact ``J_β`` (available in simulation; ``select="last"`` returns the last iterate instead).
+
+Queries: each step reveals ``log π_base`` of ``y`` and ``y'`` for every pair (``m = 2 T batch``).
+The inner minimisation (non-convex in general because of the α-term) runs ``inner_steps`` of
+projected Adam from the previous iterate (warm start).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from sharpsim import _validation as v
+from sharpsim import oracle
+from sharpsim.laws import sharpening_error
+from sharpsim.linear import LinearSoftmaxClass, _project
+from sharpsim.policies import TabularPolicy
+from sharpsim.problems import Problem
+
+__all__ = ["XPOResult", "xpo"]
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class XPOResult:
+    """Output of :func:`xpo`: ``policy`` (the selected iterate), ``num_queries`` (``2 T batch``),
+    ``error`` (exact ``err_δ`` of ``policy``), ``thetas`` ``[T+1, d]`` (every iterate),
+    ``objectives`` ``[T+1]`` (their exact ``J_β``), ``selected`` (index of the output)."""
+
+    policy: TabularPolicy
+    num_queries: jax.Array
+    error: jax.Array
+    thetas: jax.Array
+    objectives: jax.Array
+    selected: jax.Array
+
+
+def _j_beta(problem: Problem, log_probs, beta):
+    """Exact J_β of a log-probability table (traceable; see :func:`sharpsim.kl_objective`)."""
+    lb = problem.base.log_probs
+    p = jnp.exp(log_probs)
+    per_x = jnp.sum(jnp.where(p > 0, p * (lb - beta * (log_probs - lb)), 0.0), axis=-1)
+    return jnp.sum(problem.prompt_probs * per_x)
+
+
+def xpo(
+    key: jax.Array,
+    problem: Problem,
+    model_class: LinearSoftmaxClass,
+    *,
+    T: int,
+    beta: float,
+    alpha: float,
+    batch: int = 1,
+    theta_init=None,
+    inner_steps: int = 100,
+    learning_rate: float = 0.05,
+    fresh_data_only: bool = False,
+    select: str = "best",
+    delta: float = 0.1,
+    gamma: float = 0.0,
+) -> XPOResult:
+    """XPO (Alg 1) with a linear-softmax class.
+
+    Args:
+      T: iterations (``>= 1``); ``batch``: pairs per iteration.
+      beta: KL weight (``> 0``); ``alpha``: optimism weight (``>= 0``; 0 gives online
+        RLHF-Sharpening without exploration bonus).
+      theta_init: starting parameter (default 0, the uniform policy; pass ``θ_base`` when the
+        base is in the class to start at ``π_base`` as Alg 1 does).
+      fresh_data_only: a *variant* that fits each iterate on the newest batch only instead of
+        the growing ``D_t`` (not Alg 1; labelled as such in results).
+      select: ``"best"`` (largest exact ``J_β``, as in simulation) or ``"last"``.
+    """
+    T = v.check_positive_int("T", T)
+    batch = v.check_positive_int("batch", batch)
+    if v.is_concrete(beta):
+        v.check_positive("beta", beta)
+    if v.is_concrete(alpha):
+        v.check_at_least("alpha", alpha, 0.0)
+    if select not in ("best", "last"):
+        raise ValueError(f"`select` must be 'best' or 'last'; got {select!r}")
+    if not isinstance(model_class, LinearSoftmaxClass):
+        raise TypeError(f"`model_class` must be a LinearSoftmaxClass; got {type(model_class).__name__}")
+    feats = model_class.features
+    d = model_class.dim
+    cap = T * batch
+    theta0 = jnp.zeros(d, feats.dtype) if theta_init is None else jnp.asarray(theta_init, feats.dtype)
+    opt = optax.adam(learning_rate)
+
+    def loss(theta, data):
+        x, y, z, ly, lz, w = data
+        lp = model_class.log_probs(theta)
+        resid = beta * (lp[x, y] - ly) - beta * (lp[x, z] - lz) - (ly - lz)
+        return jnp.sum(w * (alpha * lp[x, z] + resid**2))
+
+    def fit(theta, data):
+        def step(carry, _):
+            th, st = carry
+            g = jax.grad(loss)(th, data)
+            upd, st = opt.update(g, st, th)
+            return (_project(optax.apply_updates(th, upd), model_class.radius), st), None
+
+        (theta, _), _ = jax.lax.scan(step, (theta, opt.init(theta)), None, length=inner_steps)
+        return theta
+
+    def iteration(carry, inputs):
+        theta, data = carry
+        t, k = inputs
+        k_x, k_y, k_z = jax.random.split(k, 3)
+        x = oracle.sample_prompts(k_x, problem, batch)
+        current = model_class.policy(theta)
+        y = current.sample(k_y, x)
+        z = problem.base.sample(k_z, x)
+        ly = oracle.evaluate(problem, x, y).log_probs  # one query each
+        lz = oracle.evaluate(problem, x, z).log_probs
+        idx = t * batch + jnp.arange(batch)
+        xs, ys, zs, lys, lzs, ws = data
+        if fresh_data_only:
+            ws = jnp.zeros_like(ws)
+        data = (xs.at[idx].set(x), ys.at[idx].set(y), zs.at[idx].set(z), lys.at[idx].set(ly),
+                lzs.at[idx].set(lz), ws.at[idx].set(1.0))
+        theta = fit(theta, data)
+        return (theta, data), theta
+
+    empty = (jnp.zeros(cap, jnp.int64), jnp.zeros(cap, jnp.int64), jnp.zeros(cap, jnp.int64),
+             jnp.zeros(cap, feats.dtype), jnp.zeros(cap, feats.dtype), jnp.zeros(cap, feats.dtype))
+    keys = jax.random.split(key, T)
+    (_, _), thetas = jax.lax.scan(iteration, (theta0, empty), (jnp.arange(T), keys))
+    thetas = jnp.concatenate([theta0[None], thetas], axis=0)
+    objectives = jax.vmap(lambda th: _j_beta(problem, model_class.log_probs(th), beta))(thetas)
+    selected = jnp.argmax(objectives) if select == "best" else jnp.asarray(T)
+    policy = model_class.policy(thetas[selected])
+    err = sharpening_error(problem, policy, delta=delta, gamma=gamma)
+    return XPOResult(policy, jnp.asarray(2 * T * batch), jnp.asarray(err), thetas, objectives, selected)
