@@ -247,6 +247,8 @@ def best_of_n(
     """
     if method not in ("exact", "literal"):
         raise ValueError(f"`method` must be 'exact' or 'literal'; got {method!r}")
+    if num_active is not None and v.is_concrete(num_active) and not (0 <= int(num_active) <= n):
+        raise ValueError(f"`num_active` must lie in [0, n] = [0, {n}]; got {int(num_active)}")
     if method == "literal":
         _check_shape_args(n=n, N=N)
         batch = sample_and_evaluate(key, problem, n, N)

@@ -165,6 +165,8 @@ def adaptive_sft_sharpening(
     model_class = classes.bind(model_class, problem)
     if v.is_concrete(stop_level):
         v.check_positive("stop_level", stop_level)
+    if method not in ("exact", "literal"):
+        raise ValueError(f"`method` must be 'exact' or 'literal'; got {method!r}")
     if method == "exact":
         size, active = (n, None) if max_n is None else (max_n, n)
         batch = oracle.adaptive_best_exact(key, problem, size, stop_level=stop_level, num_active=active)

@@ -180,11 +180,13 @@ def sample_complexity(
             err, q = measure(cell["budget"])
             return [{"seed": s, "error": float(err[s]), "queries": float(q[s])} for s in range(num_seeds)]
 
+        # the budgets are the cells, not part of the key: adding budgets later resumes
         digest_config = {"config": config, "eps": eps, "rho": rho, "num_seeds": num_seeds, "seed": seed,
-                         "budgets": [float(b) for b in budgets], "static_budget": static_budget}
+                         "static_budget": static_budget}
         rows = run_sweep([{"budget": b} for b in budgets], run_cell, Path(csv_path), config=digest_config,
                          progress=progress, desc="budgets")
         index = {float(b): i for i, b in enumerate(budgets)}
+        rows = [r for r in rows if float(r["budget"]) in index]
         for r in rows:
             errors[index[float(r["budget"])], int(r["seed"])] = r["error"]
             queries[index[float(r["budget"])], int(r["seed"])] = r["queries"]
@@ -212,8 +214,12 @@ def fit_slope(xs, tables, *, rho: float, num_bootstrap: int = 1000, seed: int = 
         b, a = np.polyfit(np.log(xs[ok]), np.log(ms[ok]), 1)
         return b, a
 
-    def point(tabs):
-        return np.array([m_star(b, s, q, rho=rho)["m_star"] for b, s, q in tabs])
+    def point(tabs):  # the point estimate only: no Clopper-Pearson limits in the bootstrap loop
+        out = []
+        for _, s, q in tabs:
+            hit = np.flatnonzero(s.mean(axis=1) >= 1.0 - rho)
+            out.append(q[hit[0]].mean() if hit.size else np.nan)
+        return np.array(out)
 
     ms = point(tables)
     slope, intercept = fit(ms)
