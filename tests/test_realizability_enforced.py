@@ -14,7 +14,7 @@ from sharpsim.algorithms import sft_sharpening
 def test_require_realizable_raises_then_accepts_the_closure():
     problem = problems.with_coverage(jax.random.key(0), 3, 6, 3.0)
     base_only = classes.FiniteClass(np.asarray(problem.probs)[None])  # contains π_base only
-    with pytest.raises(ValueError, match="not realizable.*Assumption 4.1"):
+    with pytest.raises(ValueError, match=r"not realizable.*Assumption 4\.1"):
         sft_sharpening(jax.random.key(1), problem, base_only, n=20, N=4, require_realizable=True)
     closed = classes.bon_closure(base_only, 4)
     result = sft_sharpening(jax.random.key(1), problem, closed, n=20, N=4, require_realizable=True)
