@@ -315,9 +315,14 @@ def bind(model_class: ModelClass, problem: Problem) -> ModelClass:
     elif isinstance(model_class, ProductClass):
         shape = (model_class.log_probs.shape[0], model_class.log_probs.shape[2])
     else:
-        raise TypeError(
-            f"`model_class` must be a FiniteClass, ProductClass or TabularClass; got {type(model_class).__name__}"
-        )
+        from sharpsim.linear import LinearSoftmaxClass
+
+        if not isinstance(model_class, LinearSoftmaxClass):
+            raise TypeError(
+                "`model_class` must be a FiniteClass, ProductClass, TabularClass or LinearSoftmaxClass; "
+                f"got {type(model_class).__name__}"
+            )
+        shape = (model_class.num_prompts, model_class.num_responses)
     if shape != (X, Y):
         raise ValueError(
             f"`model_class` has [num_prompts, num_responses] = {list(shape)} but the problem has {[X, Y]}"

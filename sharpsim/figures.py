@@ -18,7 +18,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from sharpsim import bounds, plotting
-from sharpsim.experiments import _runner, adaptive_draws, bon_inference, engine, lower_bound, sft_coverage
+from sharpsim.experiments import (
+    _runner,
+    adaptive_draws,
+    bon_inference,
+    engine,
+    lower_bound,
+    separation,
+    sft_coverage,
+)
 
 MODES = ("testing", "quick", "full")
 
@@ -102,7 +110,7 @@ def _draw_lower_bound_eps(rows, config):
             label="Thm D.2 adaptive lower bound (const. 1)", **_bound_style("-."))
     ax.invert_xaxis()
     ax.legend(fontsize=7, loc="upper left")
-    ax.set_title(f"App H family: m* vs $\\epsilon$ (d={d}, C={config.C:g}, $\\gamma=\\delta$=1/2, "
+    ax.set_title(f"App H family: m* vs $\\epsilon$ (d={d}, C={config.C:g}, $\\gamma$=1/2, target $\\hat\\pi(y^*)>1/2$, "
                  f"$\\rho$={config.rho:g}, {config.seeds} seeds; theory slopes -2 and -1)", fontsize=8)
     fig.tight_layout()
     return fig
@@ -145,6 +153,36 @@ def _draw_adaptive_draws(rows, config):
     return fig
 
 
+def _draw_separation(rows, config):
+    from sharpsim.coefficients import coverage
+
+    fig, ax = plt.subplots(figsize=(6.6, 4.8))
+    ds = list(config.ds)
+    styles = {"sft": ("C0", "o", "SFT-Sharpening"), "rlhf": ("C2", "^", "RLHF-Sharpening (offline Eq 8)"),
+              "xpo": ("C3", "s", f"XPO ($\\alpha$={config.alpha:g})")}
+    for alg in config.algorithms:
+        tabs = engine.tables_from_rows(rows, x_key="d", budget_key="budget", eps=0.0, where={"algorithm": alg})
+        xs = [d for d in ds if d in tabs]
+        stars = [engine.m_star(*tabs[d], rho=config.rho) for d in xs]
+        color, marker, label = styles[alg]
+        missing = [d for d, st in zip(xs, stars) if not np.isfinite(st["m_star"])]
+        if missing:  # say so rather than drop the point silently
+            top = max(separation.budgets(config, d, alg)[-1] for d in missing)
+            label += f" (not reached at d={', '.join(map(str, missing))} within budget {top})"
+        plotting.plot_m_star(ax, xs, stars, label=label, color=color, marker=marker, xlabel="dimension d")
+        ax.plot(xs, [s["m_star"] for s in stars], color=color, lw=1, alpha=0.6)
+    covs = [coverage(separation.setup(config, d)[0]) for d in ds]
+    ax.plot(ds, covs, color="k", ls=":", lw=1.1, label="$C_{cov}(d)$ (measured; SFT needs $\\gtrsim C_{cov}$ draws)")
+    ax.plot(ds, ds, color="k", ls="--", lw=1.1, label="$d$ (poly(d) reference)")
+    ax.set_xscale("linear")
+    ax.legend(fontsize=7, loc="upper left")
+    sizes = ", ".join(f"{separation.setup(config, d)[1].num_responses}" for d in ds)
+    ax.set_title(f"Example J.1: m* vs d (|Y| = {sizes}; B={config.radius:g}, $\\beta$={config.beta:g}, "
+                 f"$\\delta$={config.delta:g}, $\\rho$={config.rho:g}, {config.seeds} seeds)", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 FIGURES: dict[str, Figure] = {
     "bon_inference": _figure(
         "bon_inference",
@@ -177,6 +215,12 @@ FIGURES: dict[str, Figure] = {
         "E[N_mu] vs 1/P* and P[miss y*] vs mu for the adaptive rule, with Lemma I.1's bounds",
         adaptive_draws,
         _draw_adaptive_draws,
+    ),
+    "separation": _figure(
+        "separation",
+        "Example J.1: m* vs d for SFT-Sharpening, RLHF-Sharpening (Eq 8) and XPO on the linear class",
+        separation,
+        _draw_separation,
     ),
 }
 
