@@ -11,6 +11,7 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
+from jax.scipy.special import logsumexp
 
 from sharpsim import _validation as v
 from sharpsim import classes, oracle
@@ -43,15 +44,21 @@ class SharpeningResult:
     num_draws: jax.Array
 
 
-def _fitted_error(problem, model_class, batch, delta, gamma):
-    """The exact ``err_δ`` of the class's MLE on ``batch``, from its mass on ``y*_γ``."""
+def _fitted_error(problem, model_class, batch, delta, gamma, policy=None):
+    """The exact ``err_δ`` of the class's MLE on ``batch``, from its mass on ``y*_γ``: read off
+    ``policy`` when the caller already fitted it, else from ``model_class.mle_mass`` (no
+    ``[X, Y]`` table); the MLE is never fitted twice."""
     mask = as_tabular_base(problem).argmax_set(gamma)
-    mass = model_class.mle_mass(batch.prompts, batch.responses, mask)
-    fail = jnp.log(mass) < jnp.log1p(-delta)  # the comparison of `sharpening_error`
+    if policy is not None:
+        def mass_on(m):
+            return jnp.exp(logsumexp(jnp.where(m, policy.log_probs, -jnp.inf), axis=-1))
+    else:
+        def mass_on(m):
+            return model_class.mle_mass(batch.prompts, batch.responses, m)
+    fail = jnp.log(mass_on(mask)) < jnp.log1p(-delta)  # the comparison of `sharpening_error`
     if not (v.is_concrete(delta) and delta > 0):
         # δ = 0: no mass outside y*_γ at all, decided exactly as in `sharpening_error`
-        outside = model_class.mle_mass(batch.prompts, batch.responses, ~mask) > 0
-        fail = jnp.where(delta == 0, outside, fail)
+        fail = jnp.where(delta == 0, mass_on(~mask) > 0, fail)
     return jnp.sum(jnp.where(fail, problem.prompt_probs, 0.0))
 
 
@@ -120,7 +127,7 @@ def sft_sharpening(
     size, active = (n, None) if max_n is None else (max_n, n)
     batch = oracle.best_of_n(key, problem, size, N, method=method, num_active=active, sampler=sampler)
     policy = model_class.mle(batch.prompts, batch.responses) if return_policy else None
-    err = _fitted_error(problem, model_class, batch, delta, gamma)
+    err = _fitted_error(problem, model_class, batch, delta, gamma, policy)
     draws = jnp.broadcast_to(jnp.asarray(N, batch.num_queries.dtype), (size,))
     if active is not None:
         draws = jnp.where(jnp.arange(size) < active, draws, 0)
@@ -177,5 +184,5 @@ def adaptive_sft_sharpening(
     else:
         raise ValueError(f"`method` must be 'exact' or 'literal'; got {method!r}")
     policy = model_class.mle(batch.prompts, batch.responses) if return_policy else None
-    err = _fitted_error(problem, model_class, batch, delta, gamma)
+    err = _fitted_error(problem, model_class, batch, delta, gamma, policy)
     return SharpeningResult(policy, batch.num_queries, jnp.asarray(err), batch.prompts, batch.responses, batch.num_draws)
