@@ -20,10 +20,16 @@ __all__ = [
     "bon_inference_guarantee",
     "lemma_i1_expected_draws",
     "lemma_i1_miss_probability",
+    "rlhf_beta",
+    "rlhf_error_bound",
+    "rlhf_upper_bound",
     "sft_error_bound",
     "sft_lower_bound",
     "sft_prescription",
     "sft_upper_bound",
+    "xpo_beta",
+    "xpo_linear_upper_bound",
+    "xpo_upper_bound",
 ]
 
 
@@ -172,3 +178,92 @@ def lemma_i1_miss_probability(stop_level, num_argmax: int = 1) -> float:
     stop_level = v.check_positive("stop_level", stop_level)
     num_argmax = v.check_at_least("num_argmax", num_argmax, 1.0)
     return float(np.exp(-num_argmax * stop_level))
+
+
+# ------------------------------------------------------------- RLHF-Sharpening and XPO
+def rlhf_upper_bound(C_conc, C_loss, log_size, eps, *, margin, delta, rho, constant: float = 1.0) -> float:
+    """Thm 4.2: RLHF-Sharpening (Eq 8) with ``β ≲ γ_margin δ ε`` reaches error ≤ ε w.p. ≥ 1 − ρ with
+
+        m = constant · C_conc log³(C_loss |Π|/ρ) / (γ_margin² δ² ε²)
+
+    queries (two responses per prompt; ``Õ`` hides further log factors, which are not added).
+    Assumes ``π*_β ∈ Π``, ``C_π <= C_conc`` and ``C_{π_base/π;β} <= C_loss`` for all ``π ∈ Π``.
+    """
+    C_conc = v.check_at_least("C_conc", C_conc, 1.0)
+    C_loss = v.check_at_least("C_loss", C_loss, 1.0)
+    eps = v.check_open_unit_interval("eps", eps)
+    margin = v.check_positive("margin", margin)
+    delta = v.check_open_unit_interval("delta", delta)
+    constant = v.check_positive("constant", constant)
+    log_term = np.log(C_loss) + _log_class_over_rho(log_size, rho)
+    return float(constant * C_conc * log_term**3 / (margin**2 * delta**2 * eps**2))
+
+
+def rlhf_error_bound(C_conc, C_loss, log_size, *, n, beta, margin, delta, rho, constant: float = 1.0) -> float:
+    """Thm 4.2′ (finite-n form, as stated in THEORY.md §6):
+
+        error ≤ constant/(γ_margin δ) · ( sqrt(C_conc log³(C_loss |Π|/ρ)/n) + β log C_conc + γ_margin ).
+    """
+    C_conc = v.check_at_least("C_conc", C_conc, 1.0)
+    C_loss = v.check_at_least("C_loss", C_loss, 1.0)
+    n = v.check_positive("n", n)
+    beta = v.check_positive("beta", beta)
+    margin = v.check_positive("margin", margin)
+    delta = v.check_open_unit_interval("delta", delta)
+    constant = v.check_positive("constant", constant)
+    log_term = np.log(C_loss) + _log_class_over_rho(log_size, rho)
+    inner = np.sqrt(C_conc * log_term**3 / n) + beta * np.log(C_conc) + margin
+    return float(constant * inner / (margin * delta))
+
+
+def rlhf_beta(margin, *, eps, delta, constant: float = 1.0) -> float:
+    """Thm 4.2's choice ``β = constant · γ_margin δ ε``."""
+    margin = v.check_positive("margin", margin)
+    eps = v.check_open_unit_interval("eps", eps)
+    delta = v.check_open_unit_interval("delta", delta)
+    return float(v.check_positive("constant", constant) * margin * delta * eps)
+
+
+def xpo_beta(margin, num_responses, *, delta) -> float:
+    """Thm 4.3's ``β = γ_margin / (2 log(2|Y|/δ))``, under which ``π*_β(y*|x) >= 1 − δ/2`` (for
+    ``γ_margin <= 2.51``; see ``theory/kl_optimum.md``)."""
+    margin = v.check_positive("margin", margin)
+    num_responses = v.check_positive_int("num_responses", num_responses)
+    delta = v.check_open_unit_interval("delta", delta)
+    return float(margin / (2.0 * np.log(2.0 * num_responses / delta)))
+
+
+def xpo_upper_bound(r_max, sec, log_covering, num_responses, eps, *, margin, delta, rho,
+                    constant: float = 1.0) -> float:
+    """Thm 4.3 / J.2: XPO with ``β = γ_margin/(2 log(2|Y|/δ))`` reaches error ≤ ε w.p. ≥ 1 − ρ with
+
+        m = constant · R_max² SEC log(N(Π, ε_disc)/ρ) log²(|Y|/δ) / (γ_margin² ε² δ²)
+
+    queries: no coverage coefficient. ``log_covering`` is ``log N(Π, ε_disc)``.
+    """
+    r_max = v.check_positive("r_max", r_max)
+    sec = v.check_positive("sec", sec)
+    log_covering = v.check_at_least("log_covering", log_covering, 0.0)
+    num_responses = v.check_positive_int("num_responses", num_responses)
+    eps = v.check_open_unit_interval("eps", eps)
+    margin = v.check_positive("margin", margin)
+    delta = v.check_open_unit_interval("delta", delta)
+    rho = v.check_open_unit_interval("rho", rho)
+    constant = v.check_positive("constant", constant)
+    return float(constant * r_max**2 * sec * (log_covering + np.log(1 / rho)) * np.log(num_responses / delta) ** 2
+                 / (margin**2 * eps**2 * delta**2))
+
+
+def xpo_linear_upper_bound(dim, radius, r_max, num_responses, eps, *, T, margin, delta, rho,
+                           eps_disc: float = 1e-3, constant: float = 1.0) -> float:
+    """Thm J.3: :func:`xpo_upper_bound` for the linear-softmax class, with Lemma J.5's
+    ``SEC <= d log(T + 1)`` and Lemma J.4's ``log N <= d log(6B/ε_disc)`` — poly(d, B, 1/ε, 1/δ,
+    1/γ_margin, log(|Y|/ρ))."""
+    dim = v.check_positive_int("dim", dim)
+    radius = v.check_positive("radius", radius)
+    T = v.check_positive_int("T", T)
+    eps_disc = v.check_positive("eps_disc", eps_disc)
+    sec = dim * np.log(T + 1)
+    log_cov = dim * np.log(max(6 * radius / eps_disc, 1.0))
+    return xpo_upper_bound(r_max, sec, log_cov, num_responses, eps, margin=margin, delta=delta, rho=rho,
+                           constant=constant)
