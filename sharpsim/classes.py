@@ -75,6 +75,20 @@ def counts(prompts, responses, num_prompts: int, num_responses: int) -> jax.Arra
     )
 
 
+def _triple_arrays(triples, beta):
+    """Flat ``(x, y, y', target, keep)`` of Eq 8: the residual is
+    ``β(log π(y|x) − log π(y'|x)) − target`` with
+    ``target = β(log π_base(y|x) − log π_base(y'|x)) + (r(y|x) − r(y'|x))``."""
+    x = jnp.asarray(triples.prompts).ravel()
+    y = jnp.asarray(triples.responses).ravel()
+    z = jnp.asarray(triples.other_responses).ravel()
+    keep = (y >= 0) & (z >= 0)
+    target = beta * (jnp.ravel(triples.base_log_probs) - jnp.ravel(triples.other_base_log_probs)) + (
+        jnp.ravel(triples.rewards) - jnp.ravel(triples.other_rewards)
+    )
+    return x, jnp.where(keep, y, 0), jnp.where(keep, z, 0), jnp.where(keep, target, 0.0), keep
+
+
 def _pairs(prompts, responses):
     """Flat ``(x, y, keep)``; ``keep`` is False for masked samples (negative responses)."""
     x = jnp.asarray(prompts).ravel()
@@ -146,6 +160,21 @@ class FiniteClass:
         without building ``π̂``."""
         masses = logsumexp(jnp.where(mask[None], self.log_probs, -jnp.inf), axis=-1)  # [K, X]
         return jnp.exp(masses[self.mle_index(prompts, responses)])
+
+    def regression_losses(self, triples, beta) -> jax.Array:
+        """``[K]`` the Eq 8 square loss of every member on ``triples`` (``inf`` where a member
+        gives zero probability to a compared response)."""
+        x, y, z, b, keep = _triple_arrays(triples, beta)
+        ly = self.log_probs[:, x, y]
+        lz = self.log_probs[:, x, z]
+        finite = jnp.isfinite(ly) & jnp.isfinite(lz)
+        resid = beta * (jnp.where(finite, ly, 0.0) - jnp.where(finite, lz, 0.0)) - b
+        per = jnp.where(keep[None], jnp.where(finite, resid**2, jnp.inf), 0.0)
+        return jnp.sum(per, axis=1)
+
+    def regress(self, triples, beta) -> TabularPolicy:
+        """The exact minimiser of the Eq 8 square loss over the members (lowest index among ties)."""
+        return self.member(jnp.argmin(self.regression_losses(triples, beta)))
 
 
 # ----------------------------------------------------------------------------- product
@@ -290,6 +319,32 @@ class TabularClass:
         num_responses = mask.shape[1]
         total = visits + lam * num_responses
         return jnp.where(total > 0, (hits + lam * size) / jnp.where(total > 0, total, 1.0), size / num_responses)
+
+    def regress(self, triples, beta) -> TabularPolicy:
+        """The exact minimiser of the Eq 8 square loss over all softmax tables, minimum-norm.
+
+        With logits ``θ_x``, the residual of a triple is ``β(θ_{x,y} − θ_{x,y'}) − b`` (the
+        log-partition cancels), a least-squares problem per prompt with the comparison graph's
+        Laplacian as normal matrix. It is solved exactly by the pseudo-inverse (eigh), which picks
+        the minimum-norm ``θ``: logits are identified only up to a constant on each connected
+        component of compared responses; each component is centred at 0, and a response never
+        compared gets logit 0. (Which value such an unseen response *should* get is exactly what
+        the data cannot say: this is where exploration matters.)
+        """
+        if self.num_prompts is None or self.num_responses is None:
+            raise ValueError("this TabularClass has no sizes: bind it to a problem first (classes.bind)")
+        X, Y = self.num_prompts, self.num_responses
+        x, y, z, b, keep = _triple_arrays(triples, beta)
+        w = keep.astype(_float())
+        L = jnp.zeros((X, Y, Y), _float())
+        L = L.at[x, y, y].add(w).at[x, z, z].add(w).at[x, y, z].add(-w).at[x, z, y].add(-w)
+        g = jnp.zeros((X, Y), _float()).at[x, y].add(w * b).at[x, z].add(-w * b)
+        s, V = jnp.linalg.eigh(L)
+        tol = 1e-9 * jnp.maximum(jnp.max(s, axis=-1, keepdims=True), 1.0)
+        inv = jnp.where(s > tol, 1.0 / jnp.where(s > tol, s, 1.0), 0.0)
+        coords = inv * jnp.einsum("xyk,xy->xk", V, g)
+        theta = jnp.einsum("xyk,xk->xy", V, coords) / beta
+        return TabularPolicy(jax.nn.log_softmax(theta, axis=-1))
 
 
 ModelClass = FiniteClass | ProductClass | TabularClass

@@ -121,5 +121,6 @@ def test_rlhf_bad_input():
         rlhf_sharpening(jax.random.key(0), problem, cls, n=4, beta=0.0)
     with pytest.raises(ValueError, match="`n`"):
         rlhf_sharpening(jax.random.key(0), problem, cls, n=0, beta=0.5)
+    product = classes.ProductClass(np.full((3, 2, 6), 1 / 6))  # no Eq 8 oracle
     with pytest.raises(TypeError, match="regression oracle"):
-        rlhf_sharpening(jax.random.key(0), problem, classes.TabularClass(), n=4, beta=0.5)
+        rlhf_sharpening(jax.random.key(0), problem, product, n=4, beta=0.5)

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from sharpsim import _validation as v
-from sharpsim import oracle
+from sharpsim import classes, oracle
 from sharpsim.algorithms.sft import SharpeningResult
 from sharpsim.laws import sharpening_error
 from sharpsim.linear import LinearSoftmaxClass
@@ -34,7 +34,8 @@ def rlhf_sharpening(
     Its population minimiser over all policies is ``π*_β ∝ π_base^{1+1/β}`` (Thm 4.2).
 
     Args:
-      model_class: a class with an exact ``regress(triples, beta)``: ``classes.LinearSoftmaxClass``.
+      model_class: a class with an exact ``regress(triples, beta)``: ``classes.LinearSoftmaxClass``,
+        ``classes.TabularClass`` (minimum-norm logits) or ``classes.FiniteClass`` (enumeration).
       n: prompts (static under ``jit``); ``beta > 0``; ``delta``, ``gamma``: the level of the
         reported exact ``error``.
     """
@@ -45,11 +46,12 @@ def rlhf_sharpening(
     if v.is_concrete(delta, gamma):
         v.check_unit_interval("delta", delta)
         v.check_unit_interval("gamma", gamma)
-    if not isinstance(model_class, LinearSoftmaxClass):
+    if not isinstance(model_class, (LinearSoftmaxClass, classes.TabularClass, classes.FiniteClass)):
         raise TypeError(
-            f"`model_class` must be a class with an exact Eq 8 regression oracle (LinearSoftmaxClass); "
-            f"got {type(model_class).__name__}"
+            "`model_class` must be a class with an exact Eq 8 regression oracle (LinearSoftmaxClass, "
+            f"TabularClass or FiniteClass); got {type(model_class).__name__}"
         )
+    model_class = classes.bind(model_class, problem)
     triples, m = oracle.sample_triples(key, problem, n)
     policy = model_class.regress(triples, beta)
     err = sharpening_error(problem, policy, delta=delta, gamma=gamma)
