@@ -35,7 +35,8 @@ def _parser() -> argparse.ArgumentParser:
         "bench",
         help="benchmark sharpsim against a plain NumPy reference in the same run (throughput ratio)",
     )
-    bench.add_argument("name", help="benchmark: sft (SFT-Sharpening trials) or bon (BoN picks)")
+    bench.add_argument("name", help="benchmark: sft (SFT-Sharpening trials), bon (BoN picks) or xpo "
+                       "(XPO iterations and the Eq 8 regression solve)")
     bench.add_argument("--quick", action="store_true", help="smaller sizes (seconds)")
     bench.add_argument("--json", action="store_true", help="print the full result as JSON")
 

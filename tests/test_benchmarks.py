@@ -33,3 +33,12 @@ def test_sft_benchmark_quick_json(capsys):
 def test_bench_unknown_name_is_a_clean_error(capsys):
     assert cli.main(["bench", "nope"]) == 2
     assert "unknown benchmark" in capsys.readouterr().err
+
+
+def test_xpo_benchmark_quick_json(capsys):
+    assert cli.main(["bench", "xpo", "--quick", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["benchmark"] == "xpo" and result["ratio"] > 0
+    # the exact ball regression matches SciPy's SLSQP objective (deterministic, no sampling)
+    assert result["regression"]["max_relative_objective_gap"] <= 1e-6
+    assert result["same_law"]
