@@ -24,6 +24,7 @@ from sharpsim.experiments import (
     bon_inference,
     engine,
     lower_bound,
+    rlhf_beta,
     separation,
     sft_coverage,
 )
@@ -183,6 +184,38 @@ def _draw_separation(rows, config):
     return fig
 
 
+def _draw_rlhf_beta(rows, config):
+    from sharpsim.coefficients import margin as margin_of
+
+    fig, ax = plt.subplots(figsize=(6.6, 4.8))
+    problem = rlhf_beta.problem_of(config)
+    for i, n in enumerate(config.ns):
+        sub = [r for r in rows if r["n"] == n]
+        betas = sorted({r["beta"] for r in sub})
+        mean = np.array([np.mean([r["error"] for r in sub if r["beta"] == b]) for b in betas])
+        sd = np.array([np.std([r["error"] for r in sub if r["beta"] == b], ddof=1) for b in betas])
+        half = 1.96 * sd / np.sqrt(config.seeds)
+        ax.plot(betas, mean, "o-", color=f"C{i}", ms=4, label=f"RLHF-Sharpening, n = {n} pairs (m = {2 * n})")
+        ax.fill_between(betas, np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1), color=f"C{i}", alpha=0.2)
+    first = sorted({r["beta"] for r in rows})
+    opt = [next(r["optimum_error"] for r in rows if r["beta"] == b) for b in first]
+    ax.plot(first, opt, "k-", lw=1.5, drawstyle="steps-mid", label="$\\pi^*_\\beta$ itself (exact)")
+    gamma = min(margin_of(problem), 2.5128)
+    b_lemma = gamma / (2 * np.log(2 * config.num_responses / config.delta))
+    b_thm = config.margin * config.delta * config.eps
+    ax.axvline(b_lemma, color="grey", ls="--", lw=1, label=f"margin lemma $\\beta = \\gamma/(2\\log(2|Y|/\\delta))$ = {b_lemma:.3g}")
+    ax.axvline(b_thm, color="grey", ls=":", lw=1, label=f"Thm 4.2 $\\beta = \\gamma\\delta\\epsilon$ (const. 1) = {b_thm:.3g}")
+    ax.set_xscale("log")
+    ax.set_xlabel("$\\beta$")
+    ax.set_ylabel(f"mean exact err$_\\delta$ ($\\delta$ = {config.delta:g}), 95% band")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(fontsize=6.5, loc="center right")
+    ax.set_title(f"RLHF-Sharpening: error vs $\\beta$ (|X|={config.num_prompts}, |Y|={config.num_responses}, "
+                 f"$C_{{cov}}$={config.coverage:g}, margin $\\geq$ {config.margin:g}, {config.seeds} seeds)", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 FIGURES: dict[str, Figure] = {
     "bon_inference": _figure(
         "bon_inference",
@@ -221,6 +254,12 @@ FIGURES: dict[str, Figure] = {
         "Example J.1: m* vs d for SFT-Sharpening, RLHF-Sharpening (Eq 8) and XPO on the linear class",
         separation,
         _draw_separation,
+    ),
+    "rlhf_beta": _figure(
+        "rlhf_beta",
+        "RLHF-Sharpening: exact error vs beta at fixed data, with pi*_beta's error and the beta prescriptions",
+        rlhf_beta,
+        _draw_rlhf_beta,
     ),
 }
 
