@@ -25,6 +25,7 @@ from sharpsim.experiments import (
     engine,
     lower_bound,
     rlhf_beta,
+    rlhf_margin,
     separation,
     sft_coverage,
 )
@@ -216,6 +217,33 @@ def _draw_rlhf_beta(rows, config):
     return fig
 
 
+def _draw_rlhf_margin(rows, config):
+    from sharpsim.coefficients import concentrability
+
+    fig, ax = plt.subplots(figsize=(6.6, 4.8))
+    tabs = engine.tables_from_rows(rows, x_key="margin", budget_key="n", eps=config.eps)
+    xs = [g for g in config.margins if g in tabs]
+    stars = [engine.m_star(*tabs[g], rho=config.rho) for g in xs]
+    fit = engine.fit_slope(xs, [tabs[g] for g in xs], rho=config.rho, num_bootstrap=300)
+    plotting.plot_m_star(ax, xs, stars, fit=fit, label="RLHF-Sharpening, $\\beta = \\gamma\\delta\\epsilon$",
+                         xlabel="margin $\\gamma_{margin}$ (requested; measured margin is at least this)")
+    grid = np.geomspace(min(xs), max(xs), 40)
+    from sharpsim.laws import kl_regularized_optimum
+
+    problem = rlhf_margin.problem_of(config, xs[0])
+    c_conc = max(concentrability(problem, kl_regularized_optimum(problem, rlhf_margin.beta_of(config, xs[0]))), 1.0)
+    upper = [bounds.rlhf_upper_bound(c_conc, config.num_responses, config.num_prompts * np.log(config.num_responses),
+                                     config.eps, margin=g, delta=config.delta, rho=config.rho) for g in grid]
+    ax.plot(grid, upper, color="k", ls="--", lw=1.1,
+            label=f"Thm 4.2 (const. 1; $C_{{conc}}$={c_conc:.2g}, $C_{{loss}}$=|Y|, stand-in log|$\\Pi$| = |X| log |Y| for the infinite tabular class): slope -2")
+    ax.legend(fontsize=6.5, loc="upper right")
+    ax.set_title(f"RLHF-Sharpening: m* vs margin (|X|={config.num_prompts}, |Y|={config.num_responses}, "
+                 f"$C_{{cov}}$={config.coverage:g}, $\\epsilon$={config.eps:g}, $\\delta$={config.delta:g}, "
+                 f"$\\rho$={config.rho:g}, {config.seeds} seeds)", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 FIGURES: dict[str, Figure] = {
     "bon_inference": _figure(
         "bon_inference",
@@ -260,6 +288,12 @@ FIGURES: dict[str, Figure] = {
         "RLHF-Sharpening: exact error vs beta at fixed data, with pi*_beta's error and the beta prescriptions",
         rlhf_beta,
         _draw_rlhf_beta,
+    ),
+    "rlhf_margin": _figure(
+        "rlhf_margin",
+        "m* of RLHF-Sharpening vs the margin, with Thm 4.2's bound",
+        rlhf_margin,
+        _draw_rlhf_margin,
     ),
 }
 
