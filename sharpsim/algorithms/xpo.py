@@ -37,7 +37,8 @@ __all__ = ["XPOResult", "xpo"]
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class XPOResult:
-    """Output of :func:`xpo`: ``policy`` (the selected iterate), ``num_queries`` (``2 T batch``),
+    """Output of :func:`xpo`: ``policy`` (the selected iterate), ``num_queries`` (``2 T batch``,
+    plus ``(T+1) heldout_samples`` with ``select="heldout"``),
     ``error`` (exact ``err_δ`` of ``policy``), ``thetas`` ``[T+1, d]`` (every iterate),
     ``objectives`` ``[T+1]`` (their exact ``J_β``), ``selected`` (index of the output)."""
 
@@ -71,6 +72,7 @@ def xpo(
     learning_rate: float = 0.05,
     fresh_data_only: bool = False,
     select: str = "best",
+    heldout_samples: int = 64,
     delta: float = 0.1,
     gamma: float = 0.0,
 ) -> XPOResult:
@@ -84,7 +86,10 @@ def xpo(
         base is in the class to start at ``π_base`` as Alg 1 does).
       fresh_data_only: a *variant* that fits each iterate on the newest batch only instead of
         the growing ``D_t`` (not Alg 1; labelled as such in results).
-      select: ``"best"`` (largest exact ``J_β``, as in simulation) or ``"last"``.
+      select: ``"best"`` (largest exact ``J_β``, available in simulation), ``"heldout"``
+        (largest estimate of ``J_β`` from ``heldout_samples`` fresh draws ``x ~ μ``, ``y ~ π^(t)``
+        per iterate, whose ``log π_base(y|x)`` is queried and charged: ``(T+1) heldout_samples``
+        more queries) or ``"last"``.
     """
     T = v.check_positive_int("T", T)
     batch = v.check_positive_int("batch", batch)
@@ -92,8 +97,9 @@ def xpo(
         v.check_positive("beta", beta)
     if v.is_concrete(alpha):
         v.check_at_least("alpha", alpha, 0.0)
-    if select not in ("best", "last"):
-        raise ValueError(f"`select` must be 'best' or 'last'; got {select!r}")
+    if select not in ("best", "last", "heldout"):
+        raise ValueError(f"`select` must be 'best', 'heldout' or 'last'; got {select!r}")
+    heldout_samples = v.check_positive_int("heldout_samples", heldout_samples)
     if not isinstance(model_class, LinearSoftmaxClass):
         raise TypeError(f"`model_class` must be a LinearSoftmaxClass; got {type(model_class).__name__}")
     feats = model_class.features
@@ -139,11 +145,33 @@ def xpo(
 
     empty = (jnp.zeros(cap, jnp.int64), jnp.zeros(cap, jnp.int64), jnp.zeros(cap, jnp.int64),
              jnp.zeros(cap, feats.dtype), jnp.zeros(cap, feats.dtype), jnp.zeros(cap, feats.dtype))
-    keys = jax.random.split(key, T)
+    k_run, k_heldout = jax.random.split(key)
+    keys = jax.random.split(k_run, T)
     (_, _), thetas = jax.lax.scan(iteration, (theta0, empty), (jnp.arange(T), keys))
     thetas = jnp.concatenate([theta0[None], thetas], axis=0)
     objectives = jax.vmap(lambda th: _j_beta(problem, model_class.log_probs(th), beta))(thetas)
-    selected = jnp.argmax(objectives) if select == "best" else jnp.asarray(T)
+    queries = 2 * T * batch
+    if select == "best":
+        selected = jnp.argmax(objectives)
+    elif select == "last":
+        selected = jnp.asarray(T)
+    else:
+        estimates = jax.vmap(lambda th, k: _heldout_j(k, problem, model_class, th, beta, heldout_samples))(
+            thetas, jax.random.split(k_heldout, T + 1)
+        )
+        selected = jnp.argmax(estimates)
+        queries += (T + 1) * heldout_samples
     policy = model_class.policy(thetas[selected])
     err = sharpening_error(problem, policy, delta=delta, gamma=gamma)
-    return XPOResult(policy, jnp.asarray(2 * T * batch), jnp.asarray(err), thetas, objectives, selected)
+    return XPOResult(policy, jnp.asarray(queries), jnp.asarray(err), thetas, objectives, selected)
+
+
+def _heldout_j(key, problem, model_class, theta, beta, num):
+    """An unbiased estimate of ``J_β(π_θ)`` from ``num`` draws ``x ~ μ``, ``y ~ π_θ`` and the
+    oracle's ``log π_base(y|x)``: the mean of ``log π_base(y|x) − β(log π_θ(y|x) − log π_base(y|x))``."""
+    k_x, k_y = jax.random.split(key)
+    x = oracle.sample_prompts(k_x, problem, num)
+    y = model_class.policy(theta).sample(k_y, x)
+    lb = oracle.evaluate(problem, x, y).log_probs
+    lp = model_class.log_probs(theta)[x, y]
+    return jnp.mean(lb - beta * (lp - lb))
