@@ -73,6 +73,7 @@ def xpo(
     fresh_data_only: bool = False,
     select: str = "best",
     heldout_samples: int = 64,
+    anchor: str = "base",
     delta: float = 0.1,
     gamma: float = 0.0,
 ) -> XPOResult:
@@ -90,6 +91,10 @@ def xpo(
         (largest estimate of ``J_β`` from ``heldout_samples`` fresh draws ``x ~ μ``, ``y ~ π^(t)``
         per iterate, whose ``log π_base(y|x)`` is queried and charged: ``(T+1) heldout_samples``
         more queries) or ``"last"``.
+      anchor: ``"base"`` (Alg 1: ``y' ~ π_base`` and log-ratios against ``π_base``) or
+        ``"iterate"``, a REBEL-style *variant* (not Alg 1): both responses from ``π_t`` and the
+        log-ratios taken against ``π_t`` (frozen when the pair was drawn), the reward difference
+        unchanged.
     """
     T = v.check_positive_int("T", T)
     batch = v.check_positive_int("batch", batch)
@@ -100,6 +105,8 @@ def xpo(
     if select not in ("best", "last", "heldout"):
         raise ValueError(f"`select` must be 'best', 'heldout' or 'last'; got {select!r}")
     heldout_samples = v.check_positive_int("heldout_samples", heldout_samples)
+    if anchor not in ("base", "iterate"):
+        raise ValueError(f"`anchor` must be 'base' (Alg 1) or 'iterate' (REBEL-style variant); got {anchor!r}")
     if not isinstance(model_class, LinearSoftmaxClass):
         raise TypeError(f"`model_class` must be a LinearSoftmaxClass; got {type(model_class).__name__}")
     feats = model_class.features
@@ -109,9 +116,9 @@ def xpo(
     opt = optax.adam(learning_rate)
 
     def loss(theta, data):
-        x, y, z, ly, lz, w = data
+        x, y, z, ly, lz, ay, az, w = data  # a*: log-probs of the anchor (π_base, or π_t for REBEL)
         lp = model_class.log_probs(theta)
-        resid = beta * (lp[x, y] - ly) - beta * (lp[x, z] - lz) - (ly - lz)
+        resid = beta * (lp[x, y] - ay) - beta * (lp[x, z] - az) - (ly - lz)
         return jnp.sum(w * (alpha * lp[x, z] + resid**2))
 
     def fit(theta, data):
@@ -131,20 +138,24 @@ def xpo(
         x = oracle.sample_prompts(k_x, problem, batch)
         current = model_class.policy(theta)
         y = current.sample(k_y, x)
-        z = problem.base.sample(k_z, x)
+        z = current.sample(k_z, x) if anchor == "iterate" else problem.base.sample(k_z, x)
         ly = oracle.evaluate(problem, x, y).log_probs  # one query each
         lz = oracle.evaluate(problem, x, z).log_probs
+        if anchor == "iterate":  # REBEL-style: log-ratios against π_t, frozen at sampling time
+            ay, az = current.log_prob(x, y), current.log_prob(x, z)
+        else:
+            ay, az = ly, lz
         idx = t * batch + jnp.arange(batch)
-        xs, ys, zs, lys, lzs, ws = data
+        xs, ys, zs, lys, lzs, ays, azs, ws = data
         if fresh_data_only:
             ws = jnp.zeros_like(ws)
         data = (xs.at[idx].set(x), ys.at[idx].set(y), zs.at[idx].set(z), lys.at[idx].set(ly),
-                lzs.at[idx].set(lz), ws.at[idx].set(1.0))
+                lzs.at[idx].set(lz), ays.at[idx].set(ay), azs.at[idx].set(az), ws.at[idx].set(1.0))
         theta = fit(theta, data)
         return (theta, data), theta
 
     empty = (jnp.zeros(cap, jnp.int64), jnp.zeros(cap, jnp.int64), jnp.zeros(cap, jnp.int64),
-             jnp.zeros(cap, feats.dtype), jnp.zeros(cap, feats.dtype), jnp.zeros(cap, feats.dtype))
+             *(jnp.zeros(cap, feats.dtype) for _ in range(5)))
     k_run, k_heldout = jax.random.split(key)
     keys = jax.random.split(k_run, T)
     (_, _), thetas = jax.lax.scan(iteration, (theta0, empty), (jnp.arange(T), keys))
