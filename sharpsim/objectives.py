@@ -7,6 +7,7 @@ self-reward is ``r_self(y|x) = log π_base(y|x)``.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 
@@ -54,10 +55,16 @@ def kl_objective(problem: Problem, policy, beta: float) -> float:
     """
     beta = v.check_positive("beta", beta)
     p = as_policy(problem, policy)
-    base = as_tabular_base(problem)
-    lp, lb = p.log_probs, base.log_probs
-    reward = jnp.sum(jnp.where(lp == -jnp.inf, 0.0, jnp.exp(lp) * lb), axis=-1)
-    return _expect_mu(problem, reward - beta * _kl_rows(lp, lb))
+    return float(kl_objective_of_table(problem, p.log_probs, beta))
+
+
+def kl_objective_of_table(problem: Problem, log_probs, beta) -> jax.Array:
+    """:func:`kl_objective` of a ``[X, Y]`` log-probability table, as a traceable scalar (no
+    argument checks; for use inside ``jit``/``vmap``, e.g. by XPO's output selection)."""
+    lb = as_tabular_base(problem).log_probs
+    reward = jnp.sum(jnp.where(log_probs == -jnp.inf, 0.0, jnp.exp(log_probs) * lb), axis=-1)
+    per_x = reward - beta * _kl_rows(log_probs, lb)
+    return jnp.sum(jnp.where(problem.prompt_probs > 0, problem.prompt_probs * per_x, 0.0))
 
 
 def regression_loss(problem: Problem, policy, beta: float) -> float:

@@ -28,6 +28,7 @@ from sharpsim import _validation as v
 from sharpsim import oracle
 from sharpsim.laws import sharpening_error
 from sharpsim.linear import LinearSoftmaxClass, _project
+from sharpsim.objectives import kl_objective_of_table
 from sharpsim.policies import TabularPolicy
 from sharpsim.problems import Problem
 
@@ -48,14 +49,6 @@ class XPOResult:
     thetas: jax.Array
     objectives: jax.Array
     selected: jax.Array
-
-
-def _j_beta(problem: Problem, log_probs, beta):
-    """Exact J_β of a log-probability table (traceable; see :func:`sharpsim.kl_objective`)."""
-    lb = problem.base.log_probs
-    p = jnp.exp(log_probs)
-    per_x = jnp.sum(jnp.where(p > 0, p * (lb - beta * (log_probs - lb)), 0.0), axis=-1)
-    return jnp.sum(problem.prompt_probs * per_x)
 
 
 def xpo(
@@ -160,7 +153,7 @@ def xpo(
     keys = jax.random.split(k_run, T)
     (_, _), thetas = jax.lax.scan(iteration, (theta0, empty), (jnp.arange(T), keys))
     thetas = jnp.concatenate([theta0[None], thetas], axis=0)
-    objectives = jax.vmap(lambda th: _j_beta(problem, model_class.log_probs(th), beta))(thetas)
+    objectives = jax.vmap(lambda th: kl_objective_of_table(problem, model_class.log_probs(th), beta))(thetas)
     queries = 2 * T * batch
     if select == "best":
         selected = jnp.argmax(objectives)

@@ -84,16 +84,7 @@ def run_cell(config: Config, cell: dict) -> list[dict]:
     keys = jax.random.split(jax.random.key(config.seed + 1), config.seeds)  # CRN across budgets
     alg = cell["algorithm"]
     if alg == "sft":
-        n = config.sft_prompts
-
-        @jax.jit
-        def run(keys, N):
-            def one(k):
-                r = sft_sharpening(k, problem, cls, n=n, N=N, delta=config.delta, return_policy=False)
-                return r.error, r.num_queries
-            return jax.vmap(one)(keys)
-
-        err, q = run(keys, jnp.asarray(b))
+        err, q = _sft_errors(keys, problem, cls, config.sft_prompts, jnp.asarray(b), config.delta)
     elif alg == "rlhf":
         run = jax.jit(jax.vmap(lambda k: _pack(rlhf_sharpening(k, problem, cls, n=b, beta=config.beta,
                                                                 delta=config.delta))))
@@ -104,6 +95,15 @@ def run_cell(config: Config, cell: dict) -> list[dict]:
         err, q = run(keys)
     err, q = np.asarray(err), np.asarray(q)
     return [{"seed": s, "error": float(err[s]), "queries": int(q[s])} for s in range(config.seeds)]
+
+
+@functools.partial(jax.jit, static_argnames=("cls", "n", "delta"))
+def _sft_errors(keys, problem, cls, n, N, delta):  # N traced: one compilation per d, not per budget
+    def one(k):
+        r = sft_sharpening(k, problem, cls, n=n, N=N, delta=delta, return_policy=False)
+        return r.error, r.num_queries
+
+    return jax.vmap(one)(keys)
 
 
 def _pack(result):
