@@ -1,4 +1,4 @@
-"""The ``sharpsim`` command line: ``figures`` and ``describe``."""
+"""The ``sharpsim`` command line: ``figures``, ``bench``, ``complexity``, ``describe`` and ``lm``."""
 
 from __future__ import annotations
 
@@ -76,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     desc.add_argument("--beta", type=float, default=0.1, help="β for π*_β (default 0.1)")
     desc.add_argument("--delta", type=float, default=0.1, help="δ (default 0.1)")
     desc.add_argument("--rho", type=float, default=0.1, help="ρ for Prop C.1 (default 0.1)")
+
+    from sharpsim.bridge import cli as lm_cli  # torch-free: subcommands import torch when run
+
+    lm_cli.add_parsers(sub)
     return parser
 
 
@@ -92,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
             return _bench(args)
         if args.command == "complexity":
             return _complexity(args)
+        if args.command == "lm":
+            from sharpsim.bridge import cli as lm_cli
+
+            return lm_cli.main(args)
         return _describe(args)
     except ValueError as err:
         print(f"sharpsim {args.command}: error: {err}", file=sys.stderr)

@@ -27,10 +27,10 @@ torch = require("torch")
 
 
 class PackedBatch(NamedTuple):
-    input_ids: "torch.Tensor"  # [B, L] long
-    attention_mask: "torch.Tensor"  # [B, L] long
-    response_mask: "torch.Tensor"  # [B, L] bool, True on response tokens
-    position_ids: "torch.Tensor"  # [B, L] long
+    input_ids: torch.Tensor  # [B, L] long
+    attention_mask: torch.Tensor  # [B, L] long
+    response_mask: torch.Tensor  # [B, L] bool, True on response tokens
+    position_ids: torch.Tensor  # [B, L] long
 
 
 def truncate_at_eos(tokens: Sequence[int], eos_token_id: int | None) -> tuple[list[int], bool]:
@@ -69,7 +69,7 @@ def pack(prompt_ids: Sequence[Sequence[int]], response_ids: Sequence[Sequence[in
     return batch
 
 
-def token_log_probs(model, batch: PackedBatch) -> "torch.Tensor":
+def token_log_probs(model, batch: PackedBatch) -> torch.Tensor:
     """``[B, L]`` fp32 log-probability of each token given the ones before it (0 where not a response token).
 
     Differentiable in the model's parameters. The first position is never a response token
@@ -85,7 +85,7 @@ def token_log_probs(model, batch: PackedBatch) -> "torch.Tensor":
     return torch.nn.functional.pad(logp, (1, 0))
 
 
-def response_log_probs(model, batch: PackedBatch) -> "torch.Tensor":
+def response_log_probs(model, batch: PackedBatch) -> torch.Tensor:
     """``[B]`` fp32 ``log π(response | prompt)``: the sum of :func:`token_log_probs` over the response."""
     if bool(batch.response_mask[:, 0].any()):
         raise ValueError("every response needs a non-empty prompt before it (the first token has no "
