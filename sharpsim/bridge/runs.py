@@ -1,0 +1,323 @@
+"""Resumable run directories for the ``sharpsim lm`` commands (pure Python; never imports torch).
+
+A run directory holds one command's outputs::
+
+    out/
+      manifest.json     command, config, model path + fingerprint, seeds, versions, times, status
+      <table>.jsonl     append-only result tables (one JSON object per line, fsynced per append)
+      *.csv, *.json     tidy summaries written at the end (atomic replace)
+
+Resuming: constructing :class:`RunDir` on an existing run directory with the same command,
+config and model fingerprint continues it — :meth:`RunDir.done` gives the ids already written
+so that a command skips them. A different config raises ``ValueError`` naming the differing
+keys. ``overwrite=True`` deletes a previous run directory (only one that has a
+``manifest.json``; a non-empty folder without one is never deleted).
+
+Crash safety: every :meth:`RunDir.append` writes its lines in one ``write`` call, then flushes
+and fsyncs, so a crash loses at most the append in progress. A killed write can leave a last
+line without its newline; such a partial last line is dropped when read and cut off the file
+before the next append (so the prompt it belonged to is not in :meth:`RunDir.done` and is redone).
+A malformed line that is *not* the last line means the file was damaged some other way and
+raises ``ValueError`` with its line number.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+MANIFEST = "manifest.json"
+
+#: file names hashed by :func:`model_fingerprint` (config, weights, tokenizer, adapters)
+_MODEL_SUFFIXES = (".json", ".safetensors", ".bin", ".pt", ".model", ".txt", ".tiktoken", ".gguf")
+
+_VERSIONED = ("sharpsim", "numpy", "torch", "transformers", "peft", "safetensors", "matplotlib")
+
+
+def _jsonable(obj):
+    """``obj`` as plain JSON types (numpy scalars/arrays, paths, tuples and sets converted)."""
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (set, frozenset)):
+        return sorted(_jsonable(v) for v in obj)
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return _jsonable(obj.item())
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return obj
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    return str(obj)
+
+
+def versions() -> dict[str, str | None]:
+    """Versions of python and of the installed packages a bridge run depends on (``None`` if absent).
+
+    Read from package metadata, so nothing (torch in particular) is imported.
+    """
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def model_fingerprint(path) -> str:
+    """Hex sha256 over a model directory's config, weight and tokenizer files (names and bytes).
+
+    Hashes every file under ``path`` (recursively, hidden files and folders skipped) whose name
+    ends in one of ``.json .safetensors .bin .pt .model .txt .tiktoken .gguf``, in sorted order of
+    their relative paths; a single file is hashed alone. Two directories with the same such
+    files give the same fingerprint wherever they are.
+
+    Raises:
+      FileNotFoundError: ``path`` does not exist.
+      ValueError: ``path`` is a directory with no such file.
+    """
+    root = Path(path)
+    if not root.exists():
+        raise FileNotFoundError(f"model path {str(root)!r} does not exist")
+    if root.is_file():
+        files = [root]
+        base = root.parent
+    else:
+        base = root
+        files = sorted(
+            (p for p in root.rglob("*")
+             if p.is_file() and p.name.endswith(_MODEL_SUFFIXES)
+             and not any(part.startswith(".") for part in p.relative_to(root).parts)),
+            key=lambda p: p.relative_to(root).as_posix())
+        if not files:
+            raise ValueError(f"model path {str(root)!r} holds no config, weight or tokenizer file "
+                             f"(none ending in {', '.join(_MODEL_SUFFIXES)})")
+    digest = hashlib.sha256()
+    for f in files:
+        rel = f.relative_to(base).as_posix().encode()
+        digest.update(len(rel).to_bytes(8, "little") + rel)
+        digest.update(f.stat().st_size.to_bytes(8, "little"))
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _check_name(name: str, what: str) -> str:
+    if not isinstance(name, str) or not name or "/" in name or "\\" in name or name.startswith("."):
+        raise ValueError(f"{what} must be a plain file name (no folders, not hidden), got {name!r}")
+    return name
+
+
+class RunDir:
+    """One command's output folder: manifest, append-only JSONL tables, summaries (see the module doc).
+
+    Args:
+      out: the folder (created with its parents).
+      command: the command name, e.g. ``"bon"``; resuming under another command raises.
+      config: the settings that determine the results (JSON-able; numpy values are converted).
+        Leave out settings that do not change results (progress bars, device), so that a run can
+        be resumed with them changed. Keys whose name contains ``seed`` are also listed under
+        ``"seeds"`` in the manifest.
+      model_path: the model folder; its path and :func:`model_fingerprint` go into the manifest,
+        and a resumed run whose model files changed raises (key ``model_fingerprint``).
+      overwrite: delete an existing run directory at ``out`` first.
+
+    Raises:
+      ValueError: resuming with a different command, config or model (the message names the
+        keys), or ``out`` is a non-empty folder that is not a run directory, or a file.
+      FileNotFoundError: ``model_path`` does not exist.
+    """
+
+    def __init__(self, out, *, command: str, config: dict, model_path=None, overwrite: bool = False):
+        self.path = Path(out)
+        self.command = str(command)
+        self.config = _jsonable(dict(config))
+        self.model_path = None if model_path is None else str(Path(model_path).resolve())
+        fingerprint = None if model_path is None else model_fingerprint(model_path)
+        #: tables in which a partial last line (a killed write) was found and dropped
+        self.partial_tables: set[str] = set()
+        self._t0 = time.time()
+        if self.path.exists() and not self.path.is_dir():
+            raise ValueError(f"out={str(self.path)!r} is a file; give a folder for the run")
+        manifest_file = self.path / MANIFEST
+        if self.path.is_dir() and not manifest_file.exists() and any(self.path.iterdir()):
+            raise ValueError(f"out={str(self.path)!r} is a non-empty folder without {MANIFEST}, so not a "
+                             "sharpsim run directory; choose a new or empty folder")
+        if overwrite and manifest_file.exists():
+            shutil.rmtree(self.path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        previous = None
+        if manifest_file.exists():
+            previous = json.loads(manifest_file.read_text(encoding="utf-8"))
+            self._check_same(previous, fingerprint)
+        self.resumed = previous is not None
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._t0))
+        self.manifest = {
+            "command": self.command,
+            "config": self.config,
+            "seeds": {k: v for k, v in self.config.items() if "seed" in k.lower()},
+            "model_path": self.model_path,
+            "model_fingerprint": fingerprint,
+            "versions": versions(),
+            "started_at": previous["started_at"] if previous else now,
+            "sessions": [*(previous.get("sessions", []) if previous else []), now],
+            "finished": False,
+            "seconds": previous.get("seconds", 0.0) if previous else 0.0,
+        }
+        self._write_manifest()
+
+    def _check_same(self, previous: dict, fingerprint: str | None) -> None:
+        if previous.get("command") != self.command:
+            raise ValueError(f"out={str(self.path)!r} holds a {previous.get('command')!r} run, not "
+                             f"{self.command!r}; use another --out or --overwrite")
+        old = previous.get("config", {})
+        differ = sorted(k for k in set(old) | set(self.config) if old.get(k, "<unset>") != self.config.get(k, "<unset>"))
+        if fingerprint is not None and previous.get("model_fingerprint") not in (None, fingerprint):
+            differ.append("model_fingerprint")
+        if differ:
+            detail = "; ".join(
+                f"{k}: {old.get(k, '<unset>')!r} -> {self.config.get(k, '<unset>')!r}" if k != "model_fingerprint"
+                else "model_fingerprint: the model files changed" for k in differ)
+            raise ValueError(f"cannot resume the run in {str(self.path)!r}: config differs in "
+                             f"{', '.join(differ)} ({detail}); use another --out or --overwrite")
+
+    def _write_manifest(self) -> None:
+        _atomic_write_text(self.path / MANIFEST, json.dumps(self.manifest, indent=2) + "\n")
+
+    def _table(self, table: str) -> Path:
+        _check_name(table, "table")
+        return self.path / f"{table.removesuffix('.jsonl')}.jsonl"
+
+    def read(self, table: str) -> list[dict]:
+        """The rows of ``out/<table>.jsonl`` in file order (``[]`` if absent); a partial last line is dropped.
+
+        Raises:
+          ValueError: a line other than the last is not a JSON object (names the file and line).
+        """
+        path = self._table(table)
+        if not path.exists():
+            return []
+        data = path.read_bytes()
+        lines = data.split(b"\n")
+        if lines[-1] != b"":  # no trailing newline: a killed write left a partial last line
+            self.partial_tables.add(table.removesuffix(".jsonl"))
+        lines = lines[:-1]
+        rows = []
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}: line {number} is not valid JSON ({err.msg}); the file is damaged") from None
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}: line {number} is not a JSON object")
+            rows.append(row)
+        return rows
+
+    def done(self, table: str) -> set[str]:
+        """The ids (``row["id"]``, else ``row["example_id"]``) of the complete rows in ``out/<table>.jsonl``."""
+        out = set()
+        for row in self.read(table):
+            key = row.get("id", row.get("example_id"))
+            if key is not None:
+                out.add(str(key))
+        return out
+
+    def _repair(self, path: Path) -> None:
+        """Cut a partial last line (no trailing newline) off ``path`` so that appends start on a new line."""
+        if not path.exists() or path.stat().st_size == 0:
+            return
+        with open(path, "rb+") as fh:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) == b"\n":
+                return
+            fh.seek(0)
+            keep = fh.read().rfind(b"\n") + 1
+            fh.truncate(keep)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def append(self, table: str, rows: Sequence[dict]) -> None:
+        """Append ``rows`` to ``out/<table>.jsonl`` as JSON lines in one write, then flush and fsync."""
+        path = self._table(table)
+        rows = list(rows)
+        if not rows:
+            return
+        for i, row in enumerate(rows):
+            if not isinstance(row, Mapping):
+                raise ValueError(f"rows[{i}] must be a dict, got {type(row).__name__}")
+        self._repair(path)
+        text = "".join(json.dumps(_jsonable(r), separators=(",", ":")) + "\n" for r in rows)
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def write_csv(self, name: str, rows: Sequence[dict]) -> Path:
+        """Write ``rows`` to ``out/<name>.csv`` (columns: the union of keys, in first-seen order); atomic."""
+        import csv
+        import io
+
+        _check_name(name, "name")
+        path = self.path / (name if name.endswith(".csv") else f"{name}.csv")
+        rows = [_jsonable(r) for r in rows]
+        columns: list[str] = []
+        for r in rows:
+            columns += [k for k in r if k not in columns]
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: ("" if v is None else json.dumps(v) if isinstance(v, (list, dict)) else v)
+                             for k, v in r.items()})
+        _atomic_write_text(path, buf.getvalue())
+        return path
+
+    def write_json(self, name: str, obj) -> Path:
+        """Write ``obj`` to ``out/<name>.json`` (indented; non-finite floats as ``null``); atomic."""
+        _check_name(name, "name")
+        path = self.path / (name if name.endswith(".json") else f"{name}.json")
+        _atomic_write_text(path, json.dumps(_jsonable(obj), indent=2) + "\n")
+        return path
+
+    def finish(self, summary: dict) -> Path:
+        """Write ``out/summary.json`` and mark the manifest finished with the total seconds of all sessions."""
+        path = self.write_json("summary", summary)
+        self.manifest["finished"] = True
+        self.manifest["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.manifest["seconds"] = round(float(self.manifest["seconds"]) + time.time() - self._t0, 3)
+        self._write_manifest()
+        return path
