@@ -278,27 +278,40 @@ class ProntoQA(Task):
     Solution: ``"Max is a wump, so a yump, so not a zump. Answer: False"``. Extraction: ``True`` or
     ``False`` (any case) right after the last ``Answer:``, returned as ``"True"``/``"False"``.
 
+    With ``distractors=k > 0``, ``k`` more rules ``"Every d is [not] a w_hops."`` about unused words
+    ``d``, each with the polarity opposite to the chain's last rule, are added and all rules are
+    shuffled, so the answer cannot be read off the one rule that mentions the asked category: the
+    chain has to be followed. (Without distractors the answer is the XOR of the polarities of the
+    last rule and the question, as in ProntoQA's plain chains.)
+
     Args:
-        hops: rules in the chain, 1..len(PRONTOQA_WORDS) - 1; default 2.
+        hops: rules in the chain, >= 1 (``hops + distractors + 1 <= len(PRONTOQA_WORDS)``); default 2.
+        distractors: extra rules about other words, >= 0; default 0.
     """
 
     name = "prontoqa"
 
-    def __init__(self, hops: int = 2) -> None:
+    def __init__(self, hops: int = 2, distractors: int = 0) -> None:
         super().__init__()
         _check_int_option(self.name, "hops", hops, low=1, high=len(PRONTOQA_WORDS) - 1)
-        self.hops = hops
-        self.options = {"hops": hops}
-        self.description = f"ProntoQA-style syllogism chains of {hops} hop(s), True/False after 'Answer:'"
+        _check_int_option(self.name, "distractors", distractors, low=0, high=len(PRONTOQA_WORDS) - 1 - hops)
+        self.hops, self.distractors = hops, distractors
+        self.options = {"hops": hops, "distractors": distractors}
+        self.description = (f"ProntoQA-style syllogism chains of {hops} hop(s) with {distractors} distractor "
+                            "rule(s), True/False after 'Answer:'")
 
     def _example(self, rng: random.Random, seed: int, index: int) -> Example:
-        words = rng.sample(PRONTOQA_WORDS, self.hops + 1)
+        drawn = rng.sample(PRONTOQA_WORDS, self.hops + 1 + self.distractors)
+        words, others = drawn[:self.hops + 1], drawn[self.hops + 1:]
         who = rng.choice(PRONTOQA_NAMES)
         truth = index % 2 == 0
         last_negative = rng.random() < 0.5
         question_negative = last_negative if truth else not last_negative
         rules = [f"Every {a} is a {b}." for a, b in itertools.pairwise(words[:-1])]
         rules.append(f"Every {words[-2]} is {'not ' if last_negative else ''}a {words[-1]}.")
+        if others:
+            rules += [f"Every {d} is {'' if last_negative else 'not '}a {words[-1]}." for d in others]
+            rng.shuffle(rules)
         prompt = " ".join([*rules, f"{who} is a {words[0]}.",
                            f"True or false: {who} is {'not ' if question_negative else ''}a {words[-1]}."])
         return Example(id=f"{self.name}/seed{seed}/{index}", prompt=prompt, answer=str(truth),
