@@ -607,15 +607,23 @@ def _canonical_text(text: str) -> str:
     return t.casefold()
 
 
-def _canonical_answer(text: str) -> str:
-    """A gold answer or extracted text in canonical form: a number if it is one, else text."""
-    t = text.strip().rstrip(".").strip()
-    m = NUMBER_RE.fullmatch(t.lstrip("$"))
+def _canonical_answer(text: str) -> str | None:
+    """An answer string in canonical form (used for gold answers and for the text after a marker).
+
+    If ``text`` (stripped, one leading ``$`` dropped) starts with a number (``NUMBER_RE``), that
+    number in canonical form (so ``"5 dollars"`` and ``"$5."`` give ``"5"``); else the text
+    canonicalised by :func:`_canonical_text`; None if empty.
+    """
+    t = text.strip()
+    if t.startswith("$"):
+        t = t[1:].lstrip()
+    m = NUMBER_RE.match(t)
     if m is not None:
         num = _canonical_number(m.group(0))
         if num is not None:
             return num
-    return _canonical_text(text)
+    t = _canonical_text(t)
+    return t or None
 
 
 class JsonlTask(Task):
@@ -671,13 +679,7 @@ class JsonlTask(Task):
             if last is None or m.end() > last.end():
                 last = m
         if last is not None:
-            tail = response[last.end():].split("\n", 1)[0].strip()
-            if not tail:
-                return None
-            m = NUMBER_RE.match(tail.lstrip("$").lstrip())
-            if m is not None:
-                return _canonical_number(m.group(0))
-            return _canonical_text(tail)
+            return _canonical_answer(response[last.end():].split("\n", 1)[0])
         nums = NUMBER_RE.findall(response)
         return _canonical_number(nums[-1]) if nums else None
 
@@ -750,6 +752,9 @@ def load_jsonl(path: str | os.PathLike, *, format: str = "auto") -> JsonlTask:
                 prompt = _string_field(row, "prompt", p, line_no)
                 raw = _string_field(row, "answer", p, line_no, allow_number=True)
                 answer = _canonical_answer(raw)
+                if answer is None:
+                    raise _row_error(p, line_no, "field 'answer' is empty once whitespace and a final '.' are "
+                                                 "removed")
                 if "solution" in row:
                     meta["solution"] = _string_field(row, "solution", p, line_no)
             else:
@@ -762,6 +767,8 @@ def load_jsonl(path: str | os.PathLike, *, format: str = "auto") -> JsonlTask:
                 if not final:
                     raise _row_error(p, line_no, "field 'answer' has nothing after '####'")
                 answer = _canonical_answer(final)
+                if answer is None:  # pragma: no cover - final is non-empty, so is its canonical form
+                    raise _row_error(p, line_no, "field 'answer' has nothing after '####'")
                 meta["solution"] = raw
             meta["raw_answer"] = raw
             if "id" in row:

@@ -559,6 +559,21 @@ def test_jsonl_gsm8k_format(tmp_path):
     assert tasks.load_jsonl(_write(tmp_path, rows, "gsm.jsonl"), format="gsm8k").format == "gsm8k"
 
 
+def test_jsonl_answers_with_units_and_any_marker_round_trip(tmp_path):
+    rows = [{"prompt": "p1", "answer": "5 dollars"}, {"prompt": "p2", "answer": "$1,200"},
+            {"prompt": "p3", "answer": " The  Moon. "}, {"prompt": "p4", "answer": 7}, {"prompt": "p5", "answer": -0.25}]
+    t = tasks.load_jsonl(_write(tmp_path, rows))
+    ex = t.examples(5)
+    assert [e.answer for e in ex] == ["5", "1200", "the moon", "7", "-0.25"]
+    for e, row in zip(ex, rows):
+        for marker in ("Answer: ", "answer:", "#### "):
+            assert t.is_correct(e, f"blah 99.\n{marker}{row['answer']}"), (e, marker)
+    assert t.is_correct(ex[0], "Answer: $5.") and t.is_correct(ex[0], "the total is 5")
+    assert not t.is_correct(ex[2], "Answer: the sun")
+    with pytest.raises(ValueError, match=r"line 1: field 'answer' is empty once"):
+        tasks.load_jsonl(_write(tmp_path, [{"prompt": "p", "answer": " . "}], "dot.jsonl"))
+
+
 def test_jsonl_extraction_canonical_forms(tmp_path):
     t = tasks.load_jsonl(_write(tmp_path, [{"prompt": "p", "answer": "1"}]))
     assert t.extract("Answer: 1,234.50 dollars") == "1234.5"
