@@ -66,9 +66,10 @@ ANSWER_RE = re.compile(r"answer\s*:", re.IGNORECASE)
 #: GSM8K's final-answer marker (the text after the last ``####``).
 GSM8K_MARK_RE = re.compile(r"####")
 #: A decimal number: optional sign, digits with optional thousands commas, optional fraction part.
-NUMBER_RE = re.compile(r"(?:(?<![\w)])[-+])?(?<![\d.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\d,]\d)")
-#: An integer right after the answer marker: optional sign (spaces allowed after it), digits.
-_INT_AFTER_RE = re.compile(r"\s*([-+]?)\s*(\d+)(?![\d,]|\.\d)")
+NUMBER_RE = re.compile(r"(?:(?<![\w)])[-+])?(?<![\d.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!\d|,\d)")
+#: An integer right after the answer marker: optional sign (spaces allowed after it), digits (optionally
+#: grouped by thousands commas); not followed by a digit, ",digit" or ".digit" (so "6.5" is no integer).
+_INT_AFTER_RE = re.compile(r"\s*([-+]?)\s*(\d{1,3}(?:,\d{3})+|\d+)(?!\d|,\d|\.\d)")
 #: True/False right after the answer marker.
 _BOOL_AFTER_RE = re.compile(r"\s*(true|false)\b", re.IGNORECASE)
 #: A Game-of-24 expression right after the answer marker: digits, + - * / ( ) and spaces/tabs.
@@ -244,7 +245,7 @@ class Arithmetic(Task):
         m = _INT_AFTER_RE.match(tail)
         if m is None:
             return None
-        return str(int(m.group(1) + m.group(2)))
+        return str(int(m.group(1) + m.group(2).replace(",", "")))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -262,7 +262,8 @@ def test_arithmetic_documented_example():
     ("Answer: - 11", "-11"), ("Answer: +7", "7"), ("Answer: 007", "7"),
     ("Answer: 5 ... Answer: 9", "9"), ("x=1. Answer: 12\nmore text 3", "12"),
     ("Answer: 6.5", None), ("Answer: six", None), ("Answer:", None), ("6", None), ("", None),
-    ("Answer: 9 then Answer: ?", None),
+    ("Answer: 9 then Answer: ?", None), ("Answer: 6, I think", "6"), ("Answer: 1,234", "1234"),
+    ("Answer: 1,23", None), ("Answer: 12345,6", None),
 ])
 def test_arithmetic_extraction(response, extracted):
     assert tasks.get("arithmetic").extract(response) == extracted
@@ -582,6 +583,8 @@ def test_jsonl_extraction_canonical_forms(tmp_path):
     assert t.extract("we get 3, then 10-3 = 7 apples") == "7"
     assert t.extract("Answer: The Moon.") == "the moon"
     assert t.extract("nothing numeric") is None
+    assert t.extract("Answer: 1,2345") == "1,2345"  # not a number: kept as text
+    assert t.extract("Answer: 42, since 6*7") == "42"
     assert t.extract("Answer:\n5") is None  # the answer must be on the marker's line
 
 
