@@ -443,7 +443,7 @@ def evaluate_expression(expression: str) -> tuple[Fraction, list[int]]:
 
     Allowed: non-negative decimal integer literals, binary ``+ - * /``, parentheses, spaces. The
     text must consist of the characters ``0-9 + - * / ( )``, space and tab only (this rules out
-    names, calls, attributes, ``**`` is refused below, hex/underscore literals), is parsed with
+    names, calls, attributes, strings, floats, hex and underscore literals), is parsed with
     ``ast.parse(mode="eval")`` and walked with a whitelist: ``Expression``, ``BinOp`` with
     ``Add``/``Sub``/``Mult``/``Div``, and ``Constant`` holding an ``int``. Unary minus and plus are
     refused (Game-of-24 rules). Arithmetic is exact in ``Fraction``.
@@ -463,7 +463,7 @@ def evaluate_expression(expression: str) -> tuple[Fraction, list[int]]:
         raise ValueError(f"expression may contain only digits, + - * / ( ) and spaces: {expression!r}")
     try:
         tree = ast.parse(expression.strip(), mode="eval")
-    except (SyntaxError, ValueError) as err:
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
         raise ValueError(f"not a valid expression: {expression!r} ({err.__class__.__name__})") from None
     numbers: list[int] = []
 

@@ -437,6 +437,8 @@ def test_game24_solution_steps_are_true_equations():
     ("(((4)))", Fraction(4), [4]),
     ("7/2", Fraction(7, 2), [7, 2]),
     ("10-3-2", Fraction(5), [10, 3, 2]),
+    ("(" * 99 + "24" + ")" * 99, Fraction(24), [24]),  # deepest nesting within the length limit
+    ("1+" * 99 + "1", Fraction(100), [1] * 100),
 ])
 def test_evaluate_expression_values(expr, value, numbers):
     assert tasks.evaluate_expression(expr) == (value, numbers)
