@@ -27,6 +27,7 @@ import dataclasses
 import inspect
 import itertools
 import json
+import numbers
 import os
 import random
 import re
@@ -103,8 +104,9 @@ def _last_answer_tail(response: str) -> str | None:
 
 
 def _check_int_option(task: str, option: str, value: Any, *, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"task {task!r}: option {option} must be an integer, got {value!r}")
+    value = int(value)
     if value < low or (high is not None and value > high):
         bound = f">= {low}" if high is None else f"in {low}..{high}"
         raise ValueError(f"task {task!r}: option {option} must be {bound}, got {value}")
@@ -112,15 +114,16 @@ def _check_int_option(task: str, option: str, value: Any, *, low: int, high: int
 
 
 def _check_n_seed(n: Any, seed: Any) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ValueError(f"seed must be an integer, got {seed!r}")
 
 
 class Task:
     """Base class of a task. Subclasses set ``name`` and ``description`` and implement
-    ``_example(rng, seed, index)``, ``solution``, ``extract`` and ``is_correct``.
+    ``_example(rng, seed, index)``, ``solution`` and ``extract``; the default ``is_correct`` is
+    "the extracted string equals ``example.answer``" (game24 overrides it).
 
     ``examples(n, seed=s)`` draws example ``i`` from one ``random.Random`` seeded with the string
     ``"sharpsim.tasks/<name>/<s>"`` (Python hashes string seeds with SHA-512, so the stream does not
@@ -141,6 +144,7 @@ class Task:
     def examples(self, n: int, *, seed: int = 0) -> list[Example]:
         """``n`` examples, deterministic in ``(n, seed)`` and the task's options."""
         _check_n_seed(n, seed)
+        n, seed = int(n), int(seed)
         rng = random.Random(f"sharpsim.tasks/{self.name}/{seed}")
         return [self._example(rng, seed, i) for i in range(n)]
 
@@ -208,8 +212,8 @@ class Arithmetic(Task):
 
     def __init__(self, steps: int = 2, max_operand: int = 9, ops: str = "+-*") -> None:
         super().__init__()
-        _check_int_option(self.name, "steps", steps, low=1)
-        _check_int_option(self.name, "max_operand", max_operand, low=1)
+        steps = _check_int_option(self.name, "steps", steps, low=1)
+        max_operand = _check_int_option(self.name, "max_operand", max_operand, low=1)
         if not isinstance(ops, str) or not ops or set(ops) - set("+-*"):
             raise ValueError(f"task 'arithmetic': option ops must be a non-empty string over '+-*', got {ops!r}")
         self.steps, self.max_operand, self.ops = steps, max_operand, "".join(sorted(set(ops), key="+-*".index))
@@ -294,8 +298,8 @@ class ProntoQA(Task):
 
     def __init__(self, hops: int = 2, distractors: int = 0) -> None:
         super().__init__()
-        _check_int_option(self.name, "hops", hops, low=1, high=len(PRONTOQA_WORDS) - 1)
-        _check_int_option(self.name, "distractors", distractors, low=0, high=len(PRONTOQA_WORDS) - 1 - hops)
+        hops = _check_int_option(self.name, "hops", hops, low=1, high=len(PRONTOQA_WORDS) - 1)
+        distractors = _check_int_option(self.name, "distractors", distractors, low=0, high=len(PRONTOQA_WORDS) - 1 - hops)
         self.hops, self.distractors = hops, distractors
         self.options = {"hops": hops, "distractors": distractors}
         self.description = (f"ProntoQA-style syllogism chains of {hops} hop(s) with {distractors} distractor "
@@ -511,7 +515,7 @@ class Game24(Task):
 
     def __init__(self, max_number: int = 13) -> None:
         super().__init__()
-        _check_int_option(self.name, "max_number", max_number, low=1, high=100)
+        max_number = _check_int_option(self.name, "max_number", max_number, low=1, high=100)
         self.max_number = max_number
         self.options = {"max_number": max_number}
         self.description = f"Game of 24 with four numbers in 1..{max_number}; expression after 'Answer:'"
@@ -661,6 +665,7 @@ class JsonlTask(Task):
 
     def examples(self, n: int, *, seed: int = 0) -> list[Example]:
         _check_n_seed(n, seed)
+        n, seed = int(n), int(seed)
         if n > len(self._rows):
             raise ValueError(f"n must be <= the number of rows ({len(self._rows)}) in {self.path}, got {n}")
         order = list(range(len(self._rows)))

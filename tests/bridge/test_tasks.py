@@ -95,6 +95,13 @@ def test_examples_n_below_one_or_not_int_is_an_error(name, n):
         tasks.get(name).examples(n)
 
 
+def test_numpy_integers_are_accepted_for_n_seed_and_options():
+    np = pytest.importorskip("numpy")
+    t = tasks.get("arithmetic", steps=np.int64(3))
+    assert t.options["steps"] == 3 and type(t.options["steps"]) is int
+    assert t.examples(np.int32(4), seed=np.int64(2)) == t.examples(4, seed=2)
+
+
 @pytest.mark.parametrize("name", GENERATED)
 def test_examples_seed_must_be_an_integer(name):
     with pytest.raises(ValueError, match=r"seed must be an integer"):
