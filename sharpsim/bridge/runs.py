@@ -264,6 +264,7 @@ class RunDir:
             fh.seek(-1, os.SEEK_END)
             if fh.read(1) == b"\n":
                 return
+            self.partial_tables.add(path.stem)
             fh.seek(0)
             keep = fh.read().rfind(b"\n") + 1
             fh.truncate(keep)
