@@ -39,14 +39,13 @@ import contextlib
 import dataclasses
 import math
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from sharpsim import _validation as v
-from sharpsim.bridge import scoring
+from sharpsim.bridge import rewards, scoring
 from sharpsim.bridge._deps import require
 
 torch = require("torch")
@@ -56,13 +55,11 @@ __all__ = [
     "SFTResult",
     "XPOResult",
     "add_lora",
-    "bon_select",
     "eq8_loss",
     "eq8_residual",
     "kl_estimates",
     "lora_target_modules",
     "rlhf_sharpen",
-    "self_rewards",
     "sft_loss",
     "sft_sharpen",
     "xpo",
@@ -70,7 +67,8 @@ __all__ = [
 ]
 
 REDUCTIONS = ("mean", "sum")
-SELF_REWARDS = ("loglik", "loglik_norm", "majority")
+#: prompts per ``LMPolicy.sample`` call (each call draws N per prompt)
+PROMPTS_PER_CALL = 8
 
 
 # ================================================================================ losses
@@ -162,42 +160,6 @@ def kl_estimates(logp_tokens: torch.Tensor, ref_tokens: torch.Tensor, mask: torc
     k1 = (-d).sum(-1)
     k3 = (torch.expm1(d) - d).masked_fill(~mask, 0.0).sum(-1)
     return k1, k3
-
-
-def bon_select(scores) -> np.ndarray:
-    """``[n]`` index of the best of each row of ``scores: [n, N]`` (the first drawn among exact
-    ties, as the core's literal ``oracle.best_of_n``). NaN scores never win."""
-    s = np.asarray(scores, dtype=np.float64)
-    if s.ndim != 2 or s.shape[1] < 1:
-        raise ValueError(f"`scores` must have shape [n, N >= 1]; got {s.shape}")
-    s = np.where(np.isnan(s), -np.inf, s)
-    return np.argmax(s == s.max(axis=1, keepdims=True), axis=1)
-
-
-def self_rewards(log_prob, length, answers=None, *, reward: str = "loglik") -> np.ndarray:
-    """``[N]`` self-rewards of one prompt's ``N`` samples (larger is better).
-
-    ``"loglik"``: ``log π_base(y|x)`` (the paper's and the core's); ``"loglik_norm"``:
-    ``log π_base(y|x) / |y|`` (tokens, EOS included); ``"majority"``: samples whose extracted answer is
-    the most frequent one (``None`` answers never count; ties → the answer seen first) get their
-    log-likelihood, the others ``-inf`` (so BoN picks the most likely sample of the majority answer;
-    with no extractable answer at all it falls back to ``"loglik"``).
-    """
-    lp = np.asarray(log_prob, dtype=np.float64)
-    if reward == "loglik":
-        return lp
-    if reward == "loglik_norm":
-        return lp / np.maximum(np.asarray(length, dtype=np.float64), 1.0)
-    if reward == "majority":
-        if answers is None:
-            raise ValueError("reward='majority' needs the extracted answers")
-        votes = Counter(a for a in answers if a is not None)
-        if not votes:
-            return lp
-        top = max(votes.values())
-        winner = next(a for a in answers if a is not None and votes[a] == top)
-        return np.where(np.array([a == winner for a in answers]), lp, -np.inf)
-    raise ValueError(f"`reward` must be one of {', '.join(SELF_REWARDS)}; got {reward!r}")
 
 
 # ================================================================================= LoRA
@@ -321,9 +283,17 @@ def _kl_of(model, prompt_ids, response_ids, *, pad_token_id: int, chunk: int = 6
     return tuple(np.concatenate(c) for c in cols)
 
 
-def _seed(seed: int, stage: int, index: int) -> int:
-    """A per-(stage, prompt) seed, so that resumed and fresh runs draw the same samples."""
-    return (int(seed) * 1_000_003 + stage * 7_919_113 + int(index)) % (2**31 - 1)
+def _stage_seed(seed: int, stage: int) -> int:
+    """The sampler seed of one stage of a run (1: BoN draws / pairs / y, 2: y', 3: tuned evaluation).
+
+    Within a stage, ``LMPolicy.sample`` seeds each prompt's draws by ``(seed, prompt_ids[i])``, so a
+    resumed run that samples only its unfinished prompts draws what a fresh run would have."""
+    return (int(seed) * 1_000_003 + stage * 7_919_113) % (2**31 - 1)
+
+
+def _chunks(n: int, size: int = PROMPTS_PER_CALL):
+    for s in range(0, n, size):
+        yield list(range(s, min(n, s + size)))
 
 
 def _progress(iterable, *, enabled: bool, desc: str, total=None):
@@ -334,12 +304,12 @@ def _progress(iterable, *, enabled: bool, desc: str, total=None):
     return tqdm(iterable, desc=desc, total=total, leave=False)
 
 
-def _lift(acc: float | None, greedy: float | None) -> dict:
-    """Accuracy lift over greedy in points (100·(acc − greedy)) and relative % (None when greedy is 0)."""
+def _lift(acc: float | None, greedy: float | None) -> tuple[float | None, float | None]:
+    """Accuracy lift over greedy as ``(lift_abs, lift_pct)``: ``acc − greedy`` (accuracy units) and
+    ``100 (acc − greedy) / greedy`` (``None`` when greedy is 0), as ``sharpsim lm bon`` reports it."""
     if acc is None or greedy is None:
-        return {"points": None, "relative_pct": None}
-    return {"points": 100.0 * (acc - greedy),
-            "relative_pct": 100.0 * (acc - greedy) / greedy if greedy > 0 else None}
+        return None, None
+    return acc - greedy, (100.0 * (acc - greedy) / greedy if greedy > 0 else None)
 
 
 def _mean(xs) -> float | None:
@@ -421,17 +391,20 @@ def _eval_tuned(tuned, examples, task, *, samples: int, max_new_tokens: int, see
     """Sample ``samples`` responses per prompt from the tuned model (adapter on, temperature 1) and
     score each under the tuned model and the base (adapter off); KL estimates per sample."""
     rows = []
-    for i, ex in enumerate(_progress(examples, enabled=progress, desc="eval tuned")):
-        s = tuned.sample([ex.prompt], n=samples, temperature=1.0, max_new_tokens=max_new_tokens,
-                         seed=_seed(seed, 3, i))
-        pids = tuned.encode_prompts([ex.prompt]) * len(s.tokens)
+    chunks = list(_chunks(len(examples)))
+    for idx in _progress(chunks, enabled=progress, desc="eval tuned"):
+        exs = [examples[i] for i in idx]
+        s = tuned.sample([e.prompt for e in exs], n=samples, temperature=1.0, max_new_tokens=max_new_tokens,
+                         seed=_stage_seed(seed, 3), prompt_ids=idx)
+        pids = [tuned.encode_prompts([exs[k].prompt])[0] for k in s.prompt_index]
         logp, ref, k1, k3 = _kl_of(tuned.model, pids, s.tokens, pad_token_id=pad_token_id)
-        correct = _score_rows(task, ex, s.text)
-        for j in range(len(s.tokens)):
-            rows.append({"example_id": ex.id, "sample_index": j, "text": s.text[j], "tokens": s.tokens[j],
-                         "length": int(s.length[j]), "hit_eos": bool(s.hit_eos[j]),
-                         "log_prob": float(logp[j]), "base_log_prob": float(ref[j]),
-                         "k1": float(k1[j]), "k3": float(k3[j]), "correct": correct[j]})
+        for r in range(len(s.tokens)):
+            ex = exs[int(s.prompt_index[r])]
+            rows.append({"example_id": ex.id, "sample_index": int(s.sample_index[r]), "text": s.text[r],
+                         "tokens": s.tokens[r], "length": int(s.length[r]), "hit_eos": bool(s.hit_eos[r]),
+                         "log_prob": float(logp[r]), "base_log_prob": float(ref[r]),
+                         "k1": float(k1[r]), "k3": float(k3[r]),
+                         "correct": None if task is None else bool(task.is_correct(ex, s.text[r]))})
     return rows
 
 
@@ -483,35 +456,62 @@ class SFTResult:
     summary: dict
 
 
-def _bon_rows(policy, examples, task, *, N, max_new_tokens, seed, reward, run, progress) -> list[dict]:
+def _bon_row(i, ex, task, reward, *, tokens, text, log_prob, length, hit_eos) -> dict:
+    log_prob = np.asarray(log_prob, dtype=np.float64)
+    length = np.asarray(length)
+    answers = [task.extract(t) for t in text] if task is not None else [None] * len(text)
+    scores = rewards.scores(reward, log_prob, length, answers)
+    pick = rewards.pick(reward, log_prob, length, answers)
+    return {"example_id": ex.id, "prompt_index": i, "prompt": ex.prompt, "tokens": [list(t) for t in tokens],
+            "text": list(text), "log_prob": [float(x) for x in log_prob], "length": [int(x) for x in length],
+            "hit_eos": [bool(x) for x in hit_eos], "reward": [float(x) for x in scores], "answer": answers,
+            "correct": [None if task is None else bool(task.is_correct(ex, t)) for t in text], "pick": int(pick)}
+
+
+def _bon_rows(policy, examples, task, *, N, max_new_tokens, seed, reward, run, progress,
+              stage: int = 1, draws=None) -> list[dict]:
     """Per prompt: ``N`` base draws at temperature 1 and the BoN pick by ``reward`` (resumes from
-    ``run``'s ``samples.jsonl``: finished prompts are not resampled)."""
+    ``run``'s ``samples.jsonl``: finished prompts are not resampled). ``draws``: example id ->
+    precomputed draws (the first ``N`` are used), e.g. from a ``sharpsim lm bon`` run."""
     done = {}
     if run is not None:
         done = {str(r["example_id"]): r for r in run.read("samples")}
-    rows = []
-    for i, ex in enumerate(_progress(examples, enabled=progress, desc=f"BoN N={N}")):
-        if ex.id in done:
-            rows.append(done[ex.id])
-            continue
-        s = policy.sample([ex.prompt], n=N, temperature=1.0, max_new_tokens=max_new_tokens, seed=_seed(seed, 1, i))
-        answers = [task.extract(t) for t in s.text] if task is not None else None
-        rewards = self_rewards(s.log_prob, s.length, answers, reward=reward)
-        pick = int(bon_select(rewards[None, :])[0])
-        row = {"example_id": ex.id, "prompt_index": i, "prompt": ex.prompt, "tokens": s.tokens, "text": s.text,
-               "log_prob": [float(x) for x in s.log_prob], "length": [int(x) for x in s.length],
-               "hit_eos": [bool(x) for x in s.hit_eos], "reward": [float(x) for x in rewards],
-               "answer": answers, "correct": _score_rows(task, ex, s.text), "pick": pick}
+    fresh: dict[str, dict] = {}
+    if draws is not None:
+        reused = []
+        for i, ex in enumerate(examples):
+            d = draws.get(ex.id)
+            if ex.id in done or d is None:
+                continue
+            if len(d["tokens"]) < N:
+                raise ValueError(f"draws for {ex.id!r} hold {len(d['tokens'])} responses, fewer than N = {N}")
+            reused.append(_bon_row(i, ex, task, reward, **{k: list(d[k])[:N] for k in
+                                                            ("tokens", "text", "log_prob", "length", "hit_eos")}))
         if run is not None:
-            run.append("samples", [row])
-        rows.append(row)
-    return rows
+            run.append("samples", reused)
+        fresh.update({row["example_id"]: row for row in reused})
+    todo = [i for i, ex in enumerate(examples) if ex.id not in done and ex.id not in fresh]
+    for idx in _progress(list(_chunks(len(todo))), enabled=progress, desc=f"BoN N={N}"):
+        ids = [todo[k] for k in idx]
+        exs = [examples[i] for i in ids]
+        s = policy.sample([e.prompt for e in exs], n=N, temperature=1.0, max_new_tokens=max_new_tokens,
+                          seed=_stage_seed(seed, stage), prompt_ids=ids)
+        new_rows = []
+        for k, (i, ex) in enumerate(zip(ids, exs)):
+            r = np.flatnonzero(s.prompt_index == k)
+            new_rows.append(_bon_row(i, ex, task, reward, tokens=[s.tokens[j] for j in r],
+                                     text=[s.text[j] for j in r], log_prob=s.log_prob[r], length=s.length[r],
+                                     hit_eos=s.hit_eos[r]))
+        if run is not None:
+            run.append("samples", new_rows)
+        fresh.update({row["example_id"]: row for row in new_rows})
+    return [done[ex.id] if ex.id in done else fresh[ex.id] for ex in examples]
 
 
 def sft_sharpen(policy, examples, task, *, N: int, lora_rank: int = 8, lr: float = 3e-4, epochs: int = 30,
                 batch_size: int = 4, grad_clip: float | None = 0.1, weight_decay: float = 0.0,
                 max_new_tokens: int = 64, seed: int = 0, reward: str = "loglik", lora_alpha: float | None = None,
-                lora_dropout: float = 0.0, eval_samples: int = 4, eval_examples=None, run=None,
+                lora_dropout: float = 0.0, eval_samples: int = 4, eval_examples=None, draws=None, run=None,
                 progress: bool = False) -> SFTResult:
     """SFT-Sharpening (Sec 2.1) with LoRA, and its amortization of inference-time BoN (Table 1 analogue).
 
@@ -526,10 +526,15 @@ def sft_sharpen(policy, examples, task, *, N: int, lora_rank: int = 8, lr: float
        (``eval_samples`` per prompt): accuracy and mean log π_base of its samples, KL k1/k3.
 
     ``summary``: ``base_greedy_acc``, ``base_sampled_acc``, ``bon_acc``, ``tuned_sampled_acc``,
-    ``bon_lift`` / ``tuned_lift`` (points and relative % over base greedy), ``amortization_gap``
+    ``bon_lift_abs/_pct``, ``tuned_lift_abs/_pct`` (over base greedy; ``_abs`` in accuracy units,
+    ``_pct`` relative, as ``sharpsim lm bon``), ``amortization_gap``
     (``bon_acc − tuned_sampled_acc``, in accuracy units), ``base_sampled_loglik``, ``bon_loglik``,
     ``tuned_loglik_under_base``, ``loglik_lift`` (tuned − base sampled, nats), KL, training losses.
-    With ``eval_examples`` given, BoN is re-drawn on them (``N`` draws, seed stage 2) for the gap.
+    With ``eval_examples`` given, BoN is re-drawn on them (``N`` draws) for the gap.
+
+    ``draws`` (optional): example id -> ``{"tokens", "text", "log_prob", "length", "hit_eos"}`` lists
+    of at least ``N`` temperature-1 draws from this same base (e.g. a ``sharpsim lm bon`` run's
+    ``samples.jsonl``); their first ``N`` replace sampling for those prompts.
 
     ``policy.model`` is wrapped with LoRA *in place* (one copy in memory): afterwards the adapter
     is active in it; use ``with result.model.disable_adapter():`` for the base.
@@ -543,14 +548,14 @@ def sft_sharpen(policy, examples, task, *, N: int, lora_rank: int = 8, lr: float
     eval_samples = v.check_positive_int("eval_samples", eval_samples)
     _check_common(lora_rank=lora_rank, lr=lr, weight_decay=weight_decay, grad_clip=grad_clip,
                   batch_size=batch_size, max_new_tokens=max_new_tokens)
-    if reward not in SELF_REWARDS:
-        raise ValueError(f"`reward` must be one of {', '.join(SELF_REWARDS)}; got {reward!r}")
+    if isinstance(reward, str):
+        rewards.get_reward(reward)  # ValueError naming the known rewards
     examples = _check_examples(examples)
     t0 = time.time()
     pad = policy.pad_token_id
 
     rows = _bon_rows(policy, examples, task, N=N, max_new_tokens=max_new_tokens, seed=seed, reward=reward,
-                     run=run, progress=progress)
+                     run=run, progress=progress, draws=draws)
     greedy_acc, greedy_rows = _greedy_acc(policy, examples, task, max_new_tokens=max_new_tokens)
     t_sample = time.time() - t0
 
@@ -578,8 +583,8 @@ def sft_sharpen(policy, examples, task, *, N: int, lora_rank: int = 8, lr: float
     if eval_examples is not None:
         with _base_of(model):
             bon_rows = [dict(r) for r in _bon_rows(tuned, eval_set, task, N=N, max_new_tokens=max_new_tokens,
-                                                   seed=_seed(seed, 2, 0), reward=reward, run=None,
-                                                   progress=progress)]
+                                                   seed=seed, reward=reward, run=None, progress=progress,
+                                                   stage=4)]
             greedy_acc, greedy_rows = _greedy_acc(tuned, eval_set, task, max_new_tokens=max_new_tokens)
     evaluation = _eval_tuned(tuned, eval_set, task, samples=eval_samples, max_new_tokens=max_new_tokens,
                              seed=seed, progress=progress, pad_token_id=pad)
@@ -596,8 +601,8 @@ def sft_sharpen(policy, examples, task, *, N: int, lora_rank: int = 8, lr: float
         "base_sampled_acc": _mean(flat_correct) if flat_correct else None,
         "bon_acc": bon_acc,
         "tuned_sampled_acc": ev["tuned_sampled_acc"],
-        "bon_lift": _lift(bon_acc, greedy_acc),
-        "tuned_lift": _lift(ev["tuned_sampled_acc"], greedy_acc),
+        **dict(zip(("bon_lift_abs", "bon_lift_pct"), _lift(bon_acc, greedy_acc))),
+        **dict(zip(("tuned_lift_abs", "tuned_lift_pct"), _lift(ev["tuned_sampled_acc"], greedy_acc))),
         "amortization_gap": (None if bon_acc is None or ev["tuned_sampled_acc"] is None
                              else bon_acc - ev["tuned_sampled_acc"]),
         "base_sampled_loglik": base_ll,
@@ -664,20 +669,24 @@ def rlhf_sharpen(policy, examples, *, n: int | None = None, beta: float, lora_ra
     t0 = time.time()
     pad = policy.pad_token_id
     done = {str(r["id"]): r for r in run.read("triples")} if run is not None else {}
-    triples = []
-    for i in _progress(range(n), enabled=progress, desc="pairs"):
-        ex = examples[i % len(examples)]
-        tid = f"{i}:{ex.id}"
-        if tid in done:
-            triples.append(done[tid])
-            continue
-        s = policy.sample([ex.prompt], n=2, temperature=1.0, max_new_tokens=max_new_tokens, seed=_seed(seed, 1, i))
-        row = {"id": tid, "example_id": ex.id, "prompt": ex.prompt, "y": s.tokens[0], "yp": s.tokens[1],
-               "y_text": s.text[0], "yp_text": s.text[1],
-               "ref_y": float(s.log_prob[0]), "ref_yp": float(s.log_prob[1])}
+    ids = [f"{i}:{examples[i % len(examples)].id}" for i in range(n)]
+    todo = [i for i in range(n) if ids[i] not in done]
+    fresh: dict[str, dict] = {}
+    for idx in _progress(list(_chunks(len(todo))), enabled=progress, desc="pairs"):
+        rows_i = [todo[k] for k in idx]
+        exs = [examples[i % len(examples)] for i in rows_i]
+        s = policy.sample([e.prompt for e in exs], n=2, temperature=1.0, max_new_tokens=max_new_tokens,
+                          seed=_stage_seed(seed, 1), prompt_ids=rows_i)
+        new_rows = []
+        for k, (i, ex) in enumerate(zip(rows_i, exs)):
+            a, b = np.flatnonzero(s.prompt_index == k)
+            new_rows.append({"id": ids[i], "example_id": ex.id, "prompt": ex.prompt, "y": s.tokens[a],
+                             "yp": s.tokens[b], "y_text": s.text[a], "yp_text": s.text[b],
+                             "ref_y": float(s.log_prob[a]), "ref_yp": float(s.log_prob[b])})
         if run is not None:
-            run.append("triples", [row])
-        triples.append(row)
+            run.append("triples", new_rows)
+        fresh.update({r["id"]: r for r in new_rows})
+    triples = [done[t] if t in done else fresh[t] for t in ids]
     t_sample = time.time() - t0
 
     pids = policy.encode_prompts([t["prompt"] for t in triples])
@@ -803,10 +812,12 @@ def xpo(policy, examples, *, T: int, beta: float, alpha: float, batch: int = 1, 
     for t in _progress(range(T), enabled=progress, desc="XPO rounds"):
         exs = [examples[(t * batch + j) % len(examples)] for j in range(batch)]
         prompts = [e.prompt for e in exs]
-        s_y = current.sample(prompts, n=1, temperature=1.0, max_new_tokens=max_new_tokens, seed=_seed(seed, 1, t))
+        draw_ids = [t * batch + j for j in range(batch)]
+        s_y = current.sample(prompts, n=1, temperature=1.0, max_new_tokens=max_new_tokens,
+                             seed=_stage_seed(seed, 1), prompt_ids=draw_ids)
         with _base_of(model):
             s_yp = current.sample(prompts, n=1, temperature=1.0, max_new_tokens=max_new_tokens,
-                                  seed=_seed(seed, 2, t))
+                                  seed=_stage_seed(seed, 2), prompt_ids=draw_ids)
         p_ids = current.encode_prompts(prompts)
         logp_y, r_y, k1, k3 = _kl_of(model, p_ids, s_y.tokens, pad_token_id=pad)
         for j, e in enumerate(exs):
@@ -834,8 +845,6 @@ def xpo(policy, examples, *, T: int, beta: float, alpha: float, batch: int = 1, 
                        "base_loglik": float(np.mean(r_y)), "j_beta_hat": float(np.mean(r_y - beta * k1)),
                        "length": float(np.mean(s_y.length)),
                        "acc": _mean(correct) if correct else None})
-        if run is not None:
-            run.append("rounds", [rounds[-1]])
     summary = {"algorithm": "xpo", "T": T, "batch": batch, "beta": beta, "alpha": alpha,
                "steps_per_round": steps_per_round, "num_queries": 2 * T * batch, "lora_rank": lora_rank,
                "final_loss": rounds[-1]["loss_after"],
@@ -846,5 +855,5 @@ def xpo(policy, examples, *, T: int, beta: float, alpha: float, batch: int = 1, 
     if run is not None:
         run.write_csv("train_curve", curve)
         run.write_csv("rounds", rounds)
-        run.append("data", data)
+        run.write_csv("data", data)
     return XPOResult(model, current, data, rounds, curve, summary)

@@ -5,8 +5,8 @@ next-token distribution after each of X prompts is a table ``[X, V]``. We read t
 plain forward pass (logits cast to float64, log-softmax in float64), build the core's
 ``TabularPolicy``/``Problem`` from it, and check that on the same inputs
 
-* the bridge's BoN selection (``self_rewards`` + ``bon_select`` on scores from
-  ``scoring.response_log_probs``) picks what ``oracle.best_of_n(method="literal")`` picks from the
+* the bridge's BoN selection (``rewards.pick("loglik", ...)``, what ``sft_sharpen`` uses, on scores
+  from ``scoring.response_log_probs``) picks what ``oracle.best_of_n(method="literal")`` picks from the
   same N draws;
 * ``sft_loss`` equals ``−FiniteClass.log_likelihoods`` (the core's MLE objective);
 * ``eq8_loss`` equals ``FiniteClass.regression_losses`` on sampled triples and
@@ -42,7 +42,7 @@ pytest.importorskip("peft")
 import jax  # noqa: E402
 
 from sharpsim import classes, objectives, oracle, problems  # noqa: E402
-from sharpsim.bridge import scoring, sharpen  # noqa: E402
+from sharpsim.bridge import rewards, scoring, sharpen  # noqa: E402
 from sharpsim.policies import TabularPolicy  # noqa: E402
 
 PROMPTS = [[0, 5, 6], [0, 7], [0, 3, 4, 8, 9], [0, 11], [0, 12, 12, 4]]
@@ -127,12 +127,11 @@ def test_bon_selection_equals_core_literal_bon(base):
     ys = np.asarray(draws.responses)  # [n, N]
     scores = _score(model, np.repeat(xs, N), ys.ravel()).double().numpy().reshape(n, N)
     np.testing.assert_allclose(scores, np.asarray(draws.log_probs), rtol=0, atol=LOGP_ATOL)
-    rewards = np.stack([sharpen.self_rewards(s, np.ones(N), reward="loglik") for s in scores])
-    picks = ys[np.arange(n), sharpen.bon_select(rewards)]
-    np.testing.assert_array_equal(picks, np.asarray(core.responses))
+    index = np.array([rewards.pick("loglik", s, np.ones(N, int), [None] * N) for s in scores])
+    np.testing.assert_array_equal(ys[np.arange(n), index], np.asarray(core.responses))
     np.testing.assert_array_equal(xs, np.asarray(core.prompts))
     # not a trivial case: the pick is not always the first draw
-    assert (sharpen.bon_select(rewards) != 0).sum() >= n // 4
+    assert (index != 0).sum() >= n // 4
 
 
 def test_sft_loss_equals_core_mle_objective(base):
