@@ -42,8 +42,14 @@ class FirstChar(tasks.Task):
         return got is not None and ord(got) % 2 == 0
 
 
-if FirstChar.name not in tasks.names():
+@pytest.fixture(scope="module", autouse=True)
+def _first_char_task():
+    """Register the test task for this module only (the registry is restored afterwards)."""
+    saved = dict(tasks._REGISTRY)
     tasks.register(FirstChar.name, FirstChar)
+    yield
+    tasks._REGISTRY.clear()
+    tasks._REGISTRY.update(saved)
 
 
 @pytest.fixture(scope="module")
