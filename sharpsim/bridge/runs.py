@@ -168,6 +168,7 @@ class RunDir:
         fingerprint = None if model_path is None else model_fingerprint(model_path)
         #: tables in which a partial last line (a killed write) was found and dropped
         self.partial_tables: set[str] = set()
+        self.read_only = False
         self._t0 = time.time()
         if self.path.exists() and not self.path.is_dir():
             raise ValueError(f"out={str(self.path)!r} is a file; give a folder for the run")
@@ -197,6 +198,36 @@ class RunDir:
             "seconds": previous.get("seconds", 0.0) if previous else 0.0,
         }
         self._write_manifest()
+
+    @classmethod
+    def open(cls, out) -> RunDir:
+        """A read-only view of an existing run directory (e.g. another command's inputs).
+
+        :meth:`read` and :meth:`done` work; the manifest is loaded into ``.manifest`` (and
+        ``.command``, ``.config``) and never rewritten; appends and writes raise ``ValueError``.
+
+        Raises:
+          FileNotFoundError: ``out`` has no ``manifest.json``.
+        """
+        path = Path(out)
+        manifest_file = path / MANIFEST
+        if not manifest_file.is_file():
+            raise FileNotFoundError(f"{str(path)!r} is not a run directory (no {MANIFEST})")
+        self = cls.__new__(cls)
+        self.path = path
+        self.manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        self.command = self.manifest.get("command")
+        self.config = self.manifest.get("config", {})
+        self.model_path = self.manifest.get("model_path")
+        self.partial_tables = set()
+        self.resumed = True
+        self.read_only = True
+        self._t0 = time.time()
+        return self
+
+    def _writable(self) -> None:
+        if getattr(self, "read_only", False):
+            raise ValueError(f"the run directory {str(self.path)!r} was opened read-only (RunDir.open)")
 
     def _check_same(self, previous: dict, fingerprint: str | None) -> None:
         if previous.get("command") != self.command:
@@ -273,6 +304,7 @@ class RunDir:
 
     def append(self, table: str, rows: Sequence[dict]) -> None:
         """Append ``rows`` to ``out/<table>.jsonl`` as JSON lines in one write, then flush and fsync."""
+        self._writable()
         path = self._table(table)
         rows = list(rows)
         if not rows:
@@ -292,6 +324,7 @@ class RunDir:
         import csv
         import io
 
+        self._writable()
         _check_name(name, "name")
         path = self.path / (name if name.endswith(".csv") else f"{name}.csv")
         rows = [_jsonable(r) for r in rows]
@@ -309,6 +342,7 @@ class RunDir:
 
     def write_json(self, name: str, obj) -> Path:
         """Write ``obj`` to ``out/<name>.json`` (indented; non-finite floats as ``null``); atomic."""
+        self._writable()
         _check_name(name, "name")
         path = self.path / (name if name.endswith(".json") else f"{name}.json")
         _atomic_write_text(path, json.dumps(_jsonable(obj), indent=2) + "\n")

@@ -147,3 +147,20 @@ def test_model_fingerprint_depends_on_bytes_not_location(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no config, weight or tokenizer file"):
         model_fingerprint(tmp_path / "empty")
+
+
+def test_open_read_only_view(tmp_path):
+    run = RunDir(tmp_path / "run", command="bon", config={"N": 4})
+    run.append("prompts", [{"example_id": "a"}])
+    manifest = (tmp_path / "run" / "manifest.json").read_bytes()
+    view = RunDir.open(tmp_path / "run")
+    assert view.command == "bon" and view.config == {"N": 4}
+    assert view.done("prompts") == {"a"} and view.read("prompts") == [{"example_id": "a"}]
+    for call in (lambda: view.append("prompts", [{"example_id": "b"}]), lambda: view.write_json("x", {}),
+                 lambda: view.write_csv("x", []), lambda: view.finish({})):
+        with pytest.raises(ValueError, match="opened read-only"):
+            call()
+    assert (tmp_path / "run" / "manifest.json").read_bytes() == manifest
+    assert run.done("prompts") == {"a"}
+    with pytest.raises(FileNotFoundError, match="not a run directory"):
+        RunDir.open(tmp_path / "elsewhere")
