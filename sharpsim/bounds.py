@@ -233,6 +233,20 @@ def xpo_beta(margin, num_responses, *, delta) -> float:
     return float(margin / (2.0 * np.log(2.0 * num_responses / delta)))
 
 
+def xpo_alpha(beta, *, r_max, v_max, log_covering, sec, T, rho) -> float:
+    """Alg 1's theory choice ``α = β/(R_max + V_max) · sqrt(log(2 N(Π, ε_disc) T/ρ) / (SEC · T))``
+    (``log_covering`` is ``log N(Π, ε_disc)``). Note ``α ∝ β``: the optimism weight is small next to
+    the square loss, whose curvature is ``β²``."""
+    beta = v.check_positive("beta", beta)
+    r_max = v.check_positive("r_max", r_max)
+    v_max = v.check_at_least("v_max", v_max, 0.0)
+    log_covering = v.check_at_least("log_covering", log_covering, 0.0)
+    sec = v.check_positive("sec", sec)
+    T = v.check_positive_int("T", T)
+    rho = v.check_open_unit_interval("rho", rho)
+    return float(beta / (r_max + v_max) * np.sqrt((np.log(2.0 * T / rho) + log_covering) / (sec * T)))
+
+
 def xpo_upper_bound(r_max, sec, log_covering, num_responses, eps, *, margin, delta, rho,
                     constant: float = 1.0) -> float:
     """Thm 4.3 / J.2: XPO with ``β = γ_margin/(2 log(2|Y|/δ))`` reaches error ≤ ε w.p. ≥ 1 − ρ with

@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return lm_cli.main(args)
         return _describe(args)
-    except ValueError as err:
+    except (ValueError, FileNotFoundError) as err:
         print(f"sharpsim {args.command}: error: {err}", file=sys.stderr)
         return 2
 

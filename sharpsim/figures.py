@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,7 @@ from sharpsim.experiments import (
     adaptive_draws,
     bon_inference,
     engine,
+    exploration,
     lower_bound,
     rlhf_beta,
     rlhf_margin,
@@ -185,6 +187,38 @@ def _draw_separation(rows, config):
     return fig
 
 
+def _draw_exploration(rows, config):
+    fig, ax = plt.subplots(figsize=(6.6, 4.8))
+    sizes = list(config.sizes)
+    styles = {"rlhf": ("C2", "^", "RLHF-Sharpening (offline Eq 8)"),
+              "xpo": ("C3", "s", f"XPO ($\\alpha$={config.alpha:g})"),
+              "online": ("C7", "x", "online Eq 8 without optimism ($\\alpha$=0)")}
+    for alg in config.algorithms:
+        tabs = engine.tables_from_rows(rows, x_key="size", budget_key="budget", eps=0.0, where={"algorithm": alg})
+        xs = [s for s in sizes if s in tabs]
+        stars = [engine.m_star(*tabs[s], rho=config.rho) for s in xs]
+        color, marker, label = styles[alg]
+        missing = [s for s, st in zip(xs, stars) if not np.isfinite(st["m_star"])]
+        if missing:  # say so rather than drop the point silently
+            top = 2 * exploration.budgets(config, alg)[-1]
+            label += f" (not reached at |Y|={', '.join(map(str, missing))} within m = {top})"
+        plotting.plot_m_star(ax, xs, stars, label=label, color=color, marker=marker, xlabel="|Y|")
+        if len(missing) < len(xs):
+            ax.plot(xs, [s["m_star"] for s in stars], color=color, lw=1, alpha=0.6)
+    ref = [2 * math.ceil(math.log(config.rho) / math.log1p(-1 / float(rows_cov)))
+           for rows_cov in (next(r["coverage"] for r in rows if r["size"] == s) for s in sizes)]
+    ax.plot(sizes, ref, color="k", ls=":", lw=1.1,
+            label="offline needs $y^*$ drawn w.p. $1-\\rho$: $m \\approx C_{cov}\\ln(1/\\rho)$")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title(f"Hidden direction (linear softmax, d={config.d}): m* vs |Y| (margin $e^{{{config.bias:g}}}-1$, "
+                 f"$\\beta$={config.beta:g}, $\\delta$={config.delta:g}, $\\rho$={config.rho:g}, {config.seeds} seeds)",
+                 fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def _draw_rlhf_beta(rows, config):
     from sharpsim.coefficients import margin as margin_of
 
@@ -282,6 +316,12 @@ FIGURES: dict[str, Figure] = {
         "Example J.1: m* vs d for SFT-Sharpening, RLHF-Sharpening (Eq 8) and XPO on the linear class",
         separation,
         _draw_separation,
+    ),
+    "exploration": _figure(
+        "exploration",
+        "Hidden direction: m* vs |Y| for offline Eq 8, XPO and online Eq 8 without optimism (linear class)",
+        exploration,
+        _draw_exploration,
     ),
     "rlhf_beta": _figure(
         "rlhf_beta",

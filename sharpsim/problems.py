@@ -11,6 +11,8 @@ Constructors:
   decoding misses ``y*``;
 * ``lower_bound_family`` — the App H hard family of Thm 3.1 (see ``sharpsim.hard_family``);
 * ``sphere_separation`` — Example J.1, margin Ω(1) and coverage exp(Ω(d)) (``sharpsim.separation``).
+* ``hidden_direction`` — a linear-softmax instance where offline Eq 8 cannot sharpen without
+  exploration and XPO can (``sharpsim.separation``).
 """
 
 from __future__ import annotations
@@ -368,8 +370,8 @@ def __getattr__(name):
         from sharpsim import hard_family
 
         return getattr(hard_family, name)
-    if name == "sphere_separation":
+    if name in ("sphere_separation", "hidden_direction"):
         from sharpsim import separation
 
-        return separation.sphere_separation
+        return getattr(separation, name)
     raise AttributeError(f"module 'sharpsim.problems' has no attribute {name!r}")

@@ -25,6 +25,8 @@ from hypothesis import strategies as st
 from sharpsim.bridge import tasks
 from sharpsim.bridge.tasks import Example
 
+pytestmark = pytest.mark.no_torch  # pure Python: runs without the lm extra
+
 GENERATED = ("arithmetic", "prontoqa", "game24")
 FAST = settings(max_examples=25, deadline=None)
 
