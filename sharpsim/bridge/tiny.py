@@ -21,6 +21,10 @@ Dropout is 0 in every model built here.
 
 from __future__ import annotations
 
+import json
+import math
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -108,4 +112,139 @@ def save_random_tiny(out_dir, *, seed: int = 0, n_layer: int = 2, n_embd: int = 
         model = transformers.GPT2LMHeadModel(config).eval()
     out = Path(out_dir)
     _save(model, char_tokenizer(), out)
+    return out
+
+
+def _encode_pairs(tokenizer, pairs) -> tuple[list[list[int]], list[list[int]]]:
+    """``[<bos>] + prompt chars`` and ``response chars + [<eos>]`` for each pair (as LMPolicy encodes them)."""
+    eos = tokenizer.eos_token_id
+    prompts, responses = [], []
+    for k, pair in enumerate(pairs):
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2
+                and all(isinstance(t, str) for t in pair)):
+            raise ValueError(f"pairs[{k}] must be a (prompt, response) pair of strings, got {pair!r}")
+        p = list(tokenizer(pair[0], add_special_tokens=True)["input_ids"])
+        r = list(tokenizer(pair[1], add_special_tokens=False)["input_ids"]) + [eos]
+        if len(p) + len(r) > N_POSITIONS:
+            raise ValueError(f"pairs[{k}] is {len(p) + len(r)} tokens long with <bos> and <eos>; the tiny "
+                             f"models take at most {N_POSITIONS}")
+        prompts.append(p)
+        responses.append(r)
+    return prompts, responses
+
+
+def train_tiny(pairs: Sequence[tuple[str, str]], out_dir, *, size: str = "tiny", steps: int, seed: int,
+               device=None, lr: float = 3e-3, batch_size: int = 64, warmup: float = 0.05,
+               weight_decay: float = 0.01, log_every: int | None = None) -> Path:
+    """Train a GPT-2 style LM from scratch on ``pairs`` and save it (with its tokenizer) to ``out_dir``.
+
+    Each pair is encoded as ``[<bos>] + prompt`` followed by ``response + [<eos>]``; the loss is the
+    mean negative log-likelihood of the **response tokens only** (EOS included), computed with
+    :func:`sharpsim.bridge.scoring.token_log_probs` — the same masked fp32 routine that scores
+    responses everywhere else. Minibatches of ``batch_size`` pairs are drawn uniformly with
+    replacement (numpy RNG seeded by ``seed``); AdamW (betas 0.9/0.98, ``weight_decay`` on
+    matrices only), linear warm-up for ``warmup * steps`` steps then cosine decay to ``lr / 10``,
+    gradients clipped at norm 1.
+
+    Args:
+        pairs: ``(prompt, response)`` strings over the tokenizer's alphabet (:data:`ALPHABET`).
+        out_dir: where to save ``model.safetensors``, ``config.json``, the tokenizer and
+            ``train_manifest.json`` (model config, parameter count, steps, losses, seconds, device).
+        size: ``"tiny"``, ``"small"`` or ``"base"`` (:data:`SIZES`).
+        steps: optimiser steps (>= 1).
+        seed: seeds the initialisation (torch) and the minibatches (numpy); the global torch
+            RNG is left as it was.
+        device: None -> cuda if available, else cpu.
+        lr, batch_size, warmup, weight_decay: optimiser settings (lr > 0, batch_size >= 1,
+            0 <= warmup < 1, weight_decay >= 0).
+        log_every: record the mean training loss every this many steps (default ``steps // 50``).
+
+    Returns:
+        ``Path(out_dir)``; ``LMPolicy.from_pretrained(out_dir)`` loads the trained model.
+    """
+    from sharpsim.bridge import scoring
+    from sharpsim.bridge._deps import require
+
+    torch = require("torch")
+    transformers = require("transformers")
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {sorted(SIZES)}, got {size!r}")
+    for name, value in (("steps", steps), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    if not (isinstance(warmup, (int, float)) and 0 <= warmup < 1):
+        raise ValueError(f"warmup must be in [0, 1), got {warmup!r}")
+    if not (isinstance(weight_decay, (int, float)) and weight_decay >= 0):
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
+    if isinstance(pairs, (str, bytes)) or len(pairs) == 0:
+        raise ValueError("pairs must be a non-empty sequence of (prompt, response) string pairs")
+    log_every = max(1, steps // 50) if log_every is None else int(log_every)
+    if log_every < 1:
+        raise ValueError(f"log_every must be >= 1, got {log_every!r}")
+    dev = torch.device(device) if device is not None else torch.device(
+        "cuda" if torch.cuda.is_available() else "cpu")
+
+    tokenizer = char_tokenizer()
+    prompts, responses = _encode_pairs(tokenizer, pairs)
+    config = _gpt2_config(**SIZES[size])
+    fork = [dev] if dev.type == "cuda" else []
+    t0 = time.perf_counter()
+    with torch.random.fork_rng(devices=fork):
+        torch.manual_seed(int(seed))
+        model = transformers.GPT2LMHeadModel(config).to(dev).train()
+    n_params = sum(p.numel() for p in model.parameters())
+    decay = [p for p in model.parameters() if p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": float(weight_decay)},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=float(lr), betas=(0.9, 0.98))
+    n_warm = int(warmup * steps)
+
+    def lr_at(step: int) -> float:
+        if step < n_warm:
+            return lr * (step + 1) / n_warm
+        frac = (step - n_warm) / max(1, steps - n_warm)
+        return lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+
+    rng = np.random.default_rng(int(seed))
+    history: list[dict] = []
+    window: list[float] = []
+    losses: list[float] = []
+    for step in range(steps):
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step)
+        idx = rng.integers(0, len(prompts), size=batch_size)
+        batch = scoring.pack([prompts[i] for i in idx], [responses[i] for i in idx],
+                             pad_token_id=config.pad_token_id, device=dev)
+        logp = scoring.token_log_probs(model, batch)
+        loss = -logp.sum() / batch.response_mask.sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        value = float(loss.detach())
+        losses.append(value)
+        window.append(value)
+        if (step + 1) % log_every == 0 or step + 1 == steps:
+            history.append({"step": step + 1, "loss": float(np.mean(window)), "lr": lr_at(step)})
+            window = []
+    seconds = time.perf_counter() - t0
+    model.eval()
+    out = Path(out_dir)
+    _save(model.to("cpu"), tokenizer, out)
+    tail = min(len(losses), max(1, steps // 20))
+    manifest = {
+        "size": size, "model_config": {k: getattr(config, k) for k in ("n_layer", "n_embd", "n_head",
+                                                                        "vocab_size", "n_positions")},
+        "n_params": int(n_params), "steps": int(steps), "batch_size": int(batch_size), "lr": float(lr),
+        "warmup": float(warmup), "weight_decay": float(weight_decay), "seed": int(seed),
+        "n_pairs": len(pairs), "loss": "mean NLL per response token (nats), response tokens only, EOS included",
+        "initial_loss": float(np.mean(losses[:tail])), "final_loss": float(np.mean(losses[-tail:])),
+        "loss_history": history, "seconds": round(seconds, 3), "device": str(dev),
+        "torch": torch.__version__, "transformers": transformers.__version__,
+    }
+    (out / "train_manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return out

@@ -16,6 +16,15 @@ from sharpsim.bridge.policy import LMPolicy, Samples  # noqa: E402
 PROMPTS = ["12+3=", "a", "hello world\n", "x*y"]
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    # tests share 2 cores with other jobs; one intra-op thread is several times faster under load
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     return tiny.save_random_tiny(tmp_path_factory.mktemp("random_tiny"), seed=0)
@@ -322,3 +331,16 @@ def test_from_model_restores_training_mode(policy):
         assert policy.model.training
     finally:
         policy.model.eval()
+
+
+# ---------------------------------------------------------------- benchmark smoke test
+def test_bench_sampling_quick_runs_and_returns_positive_throughputs():
+    from sharpsim.bridge import bench
+
+    result = bench.bench_sampling(quick=True)
+    for arm in ("batched", "batched_generate_only", "naive"):
+        assert result[arm]["tokens"] > 0 and result[arm]["tokens_per_s"] > 0
+    assert result["n"] == 50 and result["ratio"] > 0
+    # the KS check of the same sampling law fails a correct sampler with probability 1e-3
+    assert result["same_law"]["passed"]
+    assert "ratio batched/naive" in bench.report(result)

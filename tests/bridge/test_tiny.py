@@ -1,0 +1,128 @@
+"""tiny.train_tiny and `sharpsim lm train-tiny`: the loss falls, the saved model reloads and has learned."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from sharpsim.bridge import cli_tiny, tiny  # noqa: E402
+from sharpsim.bridge.policy import LMPolicy  # noqa: E402
+
+COPY = [(d, d) for d in "0123456789"]  # copy one digit: the response is the prompt
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # tests share 2 cores with other jobs; one intra-op thread is several times faster under load
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def copy_model(tmp_path_factory):
+    out = tmp_path_factory.mktemp("copy")
+    torch.set_num_threads(1)
+    return tiny.train_tiny(COPY, out, size="tiny", steps=150, seed=0, batch_size=16, lr=1e-2)
+
+
+def test_copy_task_loss_falls_and_model_reloads(copy_model):
+    manifest = json.loads((copy_model / "train_manifest.json").read_text())
+    assert manifest["steps"] == 150 and manifest["size"] == "tiny" and manifest["seconds"] > 0
+    assert manifest["model_config"] == {"n_layer": 2, "n_embd": 64, "n_head": 2, "vocab_size": 100,
+                                        "n_positions": tiny.N_POSITIONS}
+    # A random init starts near ln(100) = 4.6 nats/token; a learned copy needs ~0. Factor stated: 20x.
+    assert manifest["initial_loss"] > 2.0
+    assert manifest["final_loss"] < manifest["initial_loss"] / 20
+    policy = LMPolicy.from_pretrained(copy_model, device="cpu")
+    greedy = policy.greedy([p for p, _ in COPY], max_new_tokens=4)
+    assert greedy.text == [r for _, r in COPY]
+    assert greedy.hit_eos.all() and (greedy.length == 2).all()  # digit, then EOS
+    # the trained model puts most of its mass on the right response: log pi(y|x) > log 0.5
+    assert (policy.log_prob([p for p, _ in COPY], [r for _, r in COPY]) > np.log(0.5)).all()
+
+
+def test_training_encodes_pairs_exactly_as_the_policy_does(copy_model):
+    policy = LMPolicy.from_pretrained(copy_model, device="cpu")
+    pairs = [("12+3=", "15. Answer: 15"), ("", "x")]
+    prompts, responses = tiny._encode_pairs(policy.tokenizer, pairs)
+    assert prompts == policy.encode_prompts([p for p, _ in pairs])
+    assert responses == policy.encode_responses([r for _, r in pairs])
+
+
+def test_same_seed_same_training(tmp_path):
+    a = tiny.train_tiny(COPY, tmp_path / "a", steps=3, seed=5, batch_size=4)
+    b = tiny.train_tiny(COPY, tmp_path / "b", steps=3, seed=5, batch_size=4)
+    la = json.loads((a / "train_manifest.json").read_text())["loss_history"]
+    lb = json.loads((b / "train_manifest.json").read_text())["loss_history"]
+    assert la == lb
+    assert (a / "model.safetensors").read_bytes() == (b / "model.safetensors").read_bytes()
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"size": "huge"}, "size must be one of"),
+    ({"steps": 0}, "steps must be"),
+    ({"batch_size": 0}, "batch_size must be"),
+    ({"lr": 0.0}, "lr must be"),
+    ({"seed": -1}, "seed must be"),
+    ({"pairs": []}, "pairs must be a non-empty"),
+    ({"pairs": [("a", 3)]}, r"pairs\[0\] must be a \(prompt, response\) pair"),
+    ({"pairs": [("a", "b" * 300)]}, r"pairs\[0\] is 303 tokens long"),
+])
+def test_train_tiny_bad_arguments(tmp_path, kwargs, match):
+    args = {"pairs": COPY, "steps": 1, "seed": 0} | kwargs
+    pairs = args.pop("pairs")
+    with pytest.raises(ValueError, match=match):
+        tiny.train_tiny(pairs, tmp_path / "m", **args)
+
+
+def test_save_random_tiny_rejects_bad_shapes(tmp_path):
+    with pytest.raises(ValueError, match="n_embd must be divisible by n_head"):
+        tiny.save_random_tiny(tmp_path, n_embd=30, n_head=4)
+    with pytest.raises(ValueError, match="n_layer must be"):
+        tiny.save_random_tiny(tmp_path, n_layer=0)
+
+
+def _cli_args(*argv):
+    parser = argparse.ArgumentParser()
+    cli_tiny.configure(parser, "train-tiny")
+    return parser.parse_args(list(argv))
+
+
+def test_cli_trains_saves_and_reports_held_out_accuracy(tmp_path, capsys):
+    pytest.importorskip("sharpsim.bridge.tasks")
+    out = tmp_path / "arith"
+    args = _cli_args("--task", "arithmetic", "--out", str(out), "--steps", "20", "--examples", "40",
+                     "--eval-examples", "6", "--batch-size", "8", "--no-progress", "--max-new-tokens", "8")
+    assert cli_tiny.main(args) == 0
+    manifest = json.loads((out / "train_manifest.json").read_text())
+    assert manifest["task"]["name"] == "arithmetic" and manifest["n_pairs"] == 40
+    ev = manifest["eval"]
+    assert 1 <= ev["n"] <= 6 and 0.0 <= ev["greedy_accuracy"] <= 1.0 and ev["max_new_tokens"] == 8
+    assert "greedy accuracy" in capsys.readouterr().out
+    LMPolicy.from_pretrained(out, device="cpu")
+
+
+@pytest.mark.parametrize(("argv", "match"), [
+    (["--steps", "0"], "--steps must be >= 1"),
+    (["--examples", "0"], "--examples must be >= 1"),
+    (["--eval-examples", "-1"], "--eval-examples must be >= 0"),
+])
+def test_cli_bad_arguments(tmp_path, argv, match):
+    args = _cli_args("--task", "arithmetic", "--out", str(tmp_path / "m"), *argv)
+    with pytest.raises(ValueError, match=match):
+        cli_tiny.main(args)
+
+
+def test_cli_unknown_task_is_a_clear_error(tmp_path):
+    pytest.importorskip("sharpsim.bridge.tasks")
+    args = _cli_args("--task", "no-such-task", "--out", str(tmp_path / "m"))
+    with pytest.raises(ValueError, match="unknown task"):
+        cli_tiny.main(args)
