@@ -371,11 +371,12 @@ def bind(model_class: ModelClass, problem: Problem) -> ModelClass:
         shape = (model_class.log_probs.shape[0], model_class.log_probs.shape[2])
     else:
         from sharpsim.linear import LinearSoftmaxClass
+        from sharpsim.linear_ar import AutoregressiveLinearSoftmaxClass
 
-        if not isinstance(model_class, LinearSoftmaxClass):
+        if not isinstance(model_class, (LinearSoftmaxClass, AutoregressiveLinearSoftmaxClass)):
             raise TypeError(
-                "`model_class` must be a FiniteClass, ProductClass, TabularClass or LinearSoftmaxClass; "
-                f"got {type(model_class).__name__}"
+                "`model_class` must be a FiniteClass, ProductClass, TabularClass, LinearSoftmaxClass or "
+                f"AutoregressiveLinearSoftmaxClass; got {type(model_class).__name__}"
             )
         shape = (model_class.num_prompts, model_class.num_responses)
     if shape != (X, Y):
@@ -444,4 +445,8 @@ def __getattr__(name):
         from sharpsim.linear import LinearSoftmaxClass
 
         return LinearSoftmaxClass
+    if name == "AutoregressiveLinearSoftmaxClass":
+        from sharpsim.linear_ar import AutoregressiveLinearSoftmaxClass
+
+        return AutoregressiveLinearSoftmaxClass
     raise AttributeError(f"module 'sharpsim.classes' has no attribute {name!r}")

@@ -10,6 +10,7 @@ from sharpsim import classes, oracle
 from sharpsim.algorithms.sft import SharpeningResult
 from sharpsim.laws import sharpening_error
 from sharpsim.linear import LinearSoftmaxClass
+from sharpsim.linear_ar import AutoregressiveLinearSoftmaxClass
 from sharpsim.problems import Problem
 
 __all__ = ["rlhf_sharpening"]
@@ -34,8 +35,10 @@ def rlhf_sharpening(
     Its population minimiser over all policies is ``π*_β ∝ π_base^{1+1/β}`` (Thm 4.2).
 
     Args:
-      model_class: a class with an exact ``regress(triples, beta)``: ``classes.LinearSoftmaxClass``,
-        ``classes.TabularClass`` (minimum-norm logits) or ``classes.FiniteClass`` (enumeration).
+      model_class: a class with a ``regress(triples, beta)``: ``classes.LinearSoftmaxClass`` (exact),
+        ``classes.TabularClass`` (exact, minimum-norm logits), ``classes.FiniteClass`` (enumeration) or
+        ``classes.AutoregressiveLinearSoftmaxClass`` (Eq 11, projected Adam; its problem's base is an
+        ``AutoregressivePolicy`` and the triples hold sequences).
       n: prompts (static under ``jit``); ``beta > 0``; ``delta``, ``gamma``: the level of the
         reported exact ``error``.
     """
@@ -46,10 +49,11 @@ def rlhf_sharpening(
     if v.is_concrete(delta, gamma):
         v.check_unit_interval("delta", delta)
         v.check_unit_interval("gamma", gamma)
-    if not isinstance(model_class, (LinearSoftmaxClass, classes.TabularClass, classes.FiniteClass)):
+    if not isinstance(model_class, (LinearSoftmaxClass, AutoregressiveLinearSoftmaxClass, classes.TabularClass,
+                                    classes.FiniteClass)):
         raise TypeError(
-            "`model_class` must be a class with an exact Eq 8 regression oracle (LinearSoftmaxClass, "
-            f"TabularClass or FiniteClass); got {type(model_class).__name__}"
+            "`model_class` must be a class with an Eq 8 regression oracle (LinearSoftmaxClass, "
+            f"AutoregressiveLinearSoftmaxClass, TabularClass or FiniteClass); got {type(model_class).__name__}"
         )
     model_class = classes.bind(model_class, problem)
     triples, m = oracle.sample_triples(key, problem, n)

@@ -25,11 +25,12 @@ import jax.numpy as jnp
 import optax
 
 from sharpsim import _validation as v
-from sharpsim import oracle
+from sharpsim import classes, oracle
 from sharpsim.laws import sharpening_error
 from sharpsim.linear import LinearSoftmaxClass, _project
+from sharpsim.linear_ar import AutoregressiveLinearSoftmaxClass
 from sharpsim.objectives import kl_objective_of_table
-from sharpsim.policies import TabularPolicy
+from sharpsim.policies import AutoregressivePolicy, TabularPolicy
 from sharpsim.problems import Problem
 
 __all__ = ["XPOResult", "xpo"]
@@ -40,10 +41,10 @@ __all__ = ["XPOResult", "xpo"]
 class XPOResult:
     """Output of :func:`xpo`: ``policy`` (the selected iterate), ``num_queries`` (``2 T batch``,
     plus ``(T+1) heldout_samples`` with ``select="heldout"``),
-    ``error`` (exact ``err_δ`` of ``policy``), ``thetas`` ``[T+1, d]`` (every iterate),
+    ``error`` (exact ``err_δ`` of ``policy``), ``thetas`` ``[T+1, d]`` or ``[T+1, H, d]`` (every iterate),
     ``objectives`` ``[T+1]`` (their exact ``J_β``), ``selected`` (index of the output)."""
 
-    policy: TabularPolicy
+    policy: TabularPolicy | AutoregressivePolicy
     num_queries: jax.Array
     error: jax.Array
     thetas: jax.Array
@@ -70,7 +71,11 @@ def xpo(
     delta: float = 0.1,
     gamma: float = 0.0,
 ) -> XPOResult:
-    """XPO (Alg 1) with a linear-softmax class.
+    """XPO (Alg 1) with a linear-softmax class (Def J.3) or the multi-layer autoregressive one (Eq 11).
+
+    With an ``AutoregressiveLinearSoftmaxClass`` the problem's base is an ``AutoregressivePolicy``;
+    the run enumerates ``V^H`` (exact sampling and ``J_β``), ``theta`` has shape ``[H, d]`` and the
+    output ``policy`` is an ``AutoregressivePolicy``.
 
     Args:
       T: iterations (``>= 1``); ``batch``: pairs per iteration.
@@ -100,12 +105,32 @@ def xpo(
     heldout_samples = v.check_positive_int("heldout_samples", heldout_samples)
     if anchor not in ("base", "iterate"):
         raise ValueError(f"`anchor` must be 'base' (Alg 1) or 'iterate' (REBEL-style variant); got {anchor!r}")
-    if not isinstance(model_class, LinearSoftmaxClass):
-        raise TypeError(f"`model_class` must be a LinearSoftmaxClass; got {type(model_class).__name__}")
+    if not isinstance(model_class, (LinearSoftmaxClass, AutoregressiveLinearSoftmaxClass)):
+        raise TypeError("`model_class` must be a LinearSoftmaxClass or AutoregressiveLinearSoftmaxClass; "
+                        f"got {type(model_class).__name__}")
+    output_problem = problem
+    if isinstance(model_class, AutoregressiveLinearSoftmaxClass):
+        # Exact simulation over V^H: sampling a sequence from the enumerated joint law is the same
+        # law as sampling it token by token, and J_β needs the joint anyway.
+        if not isinstance(problem.base, AutoregressivePolicy):
+            raise TypeError("an AutoregressiveLinearSoftmaxClass needs a problem whose base is an AutoregressivePolicy")
+        problem = problem.tabular()
+        param_shape, project = model_class.param_shape, model_class.project
+    else:
+        param_shape = (model_class.dim,)
+
+        def project(theta):
+            return _project(theta, model_class.radius)
+
+    classes.bind(model_class, problem)
     feats = model_class.features
-    d = model_class.dim
     cap = T * batch
-    theta0 = jnp.zeros(d, feats.dtype) if theta_init is None else jnp.asarray(theta_init, feats.dtype)
+    if theta_init is None:
+        theta0 = jnp.zeros(param_shape, feats.dtype)
+    else:
+        theta0 = jnp.asarray(theta_init, feats.dtype)
+        if theta0.shape != param_shape:
+            raise ValueError(f"`theta_init` must have shape {param_shape}; got {theta0.shape}")
     opt = optax.adam(learning_rate)
 
     def loss(theta, data):
@@ -119,7 +144,7 @@ def xpo(
             th, st = carry
             g = jax.grad(loss)(th, data)
             upd, st = opt.update(g, st, th)
-            return (_project(optax.apply_updates(th, upd), model_class.radius), st), None
+            return (project(optax.apply_updates(th, upd)), st), None
 
         (theta, _), _ = jax.lax.scan(step, (theta, opt.init(theta)), None, length=inner_steps)
         return theta
@@ -129,7 +154,7 @@ def xpo(
         t, k = inputs
         k_x, k_y, k_z = jax.random.split(k, 3)
         x = oracle.sample_prompts(k_x, problem, batch)
-        current = model_class.policy(theta)
+        current = TabularPolicy(model_class.log_probs(theta))
         y = current.sample(k_y, x)
         z = current.sample(k_z, x) if anchor == "iterate" else problem.base.sample(k_z, x)
         ly = oracle.evaluate(problem, x, y).log_probs  # one query each
@@ -166,7 +191,7 @@ def xpo(
         selected = jnp.argmax(estimates)
         queries += (T + 1) * heldout_samples
     policy = model_class.policy(thetas[selected])
-    err = sharpening_error(problem, policy, delta=delta, gamma=gamma)
+    err = sharpening_error(output_problem, policy, delta=delta, gamma=gamma)
     return XPOResult(policy, jnp.asarray(queries), jnp.asarray(err), thetas, objectives, selected)
 
 
@@ -175,7 +200,7 @@ def _heldout_j(key, problem, model_class, theta, beta, num):
     oracle's ``log π_base(y|x)``: the mean of ``log π_base(y|x) − β(log π_θ(y|x) − log π_base(y|x))``."""
     k_x, k_y = jax.random.split(key)
     x = oracle.sample_prompts(k_x, problem, num)
-    y = model_class.policy(theta).sample(k_y, x)
+    y = TabularPolicy(model_class.log_probs(theta)).sample(k_y, x)
     lb = oracle.evaluate(problem, x, y).log_probs
     lp = model_class.log_probs(theta)[x, y]
     return jnp.mean(lb - beta * (lp - lb))

@@ -1,0 +1,237 @@
+"""The multi-layer linear-softmax autoregressive class (Eq 11) over sequences ``Y = V^H``.
+
+``π_θ(y_{1:H}|x) = Π_h π_{θ_h}(y_h | x, y_{<h})`` with
+``π_{θ_h}(t | x, y_{<h}) ∝ exp(⟨φ_h(x, y_{<h}, t), θ_h⟩)``, ``‖φ_h‖ <= 1``, ``‖θ_h‖ <= B`` for every
+layer ``h``; ``θ = (θ_1, …, θ_H)``. Exposed as ``sharpsim.classes.AutoregressiveLinearSoftmaxClass``.
+
+The context of step ``h`` is encoded as in :class:`sharpsim.policies.AutoregressivePolicy`: the
+last ``k = context_length`` tokens (``k = H − 1``: the full history). Features are a dense array
+``[H, X, V**k, V, d]``, so the class is for sizes where those tables fit in memory; exact
+quantities that need the joint law (``J_β``, the sharpening error, XPO's sampling) enumerate
+``V^H`` (``ENUMERATION_LIMIT``).
+
+Oracles:
+
+* :meth:`mle` — maximum likelihood by accelerated projected gradient (FISTA, step 1). The
+  log-likelihood is a sum over layers of concave functions of ``θ_h`` (log-softmax of linear
+  logits), each on its own ball, with curvature at most 1 (features of norm <= 1), so the iteration
+  converges to the global optimum; convergence is checked by the norm of the projected-gradient
+  step ``‖θ − P(θ − ∇)‖`` (zero exactly at the constrained optimum).
+* :meth:`regress` — the Eq 8 square loss. For ``H >= 2`` the per-step log-partition functions of
+  ``y`` and ``y'`` are taken at *different* contexts and do not cancel, so the loss is not a
+  least-squares problem in ``θ`` (and not convex in general): it is minimised by projected Adam
+  from ``θ = 0`` with the same convergence diagnostic — a local solution, not a certified global one.
+  (For ``H = 1`` the class is the linear-softmax class, where ``LinearSoftmaxClass.regress`` is exact.)
+* XPO: :func:`sharpsim.algorithms.xpo` accepts this class (its objective is minimised by projected
+  Adam, as for the linear class).
+* :meth:`log_covering_number` — Lemma J.4 per layer: ``H d log(6B/ε)`` (a product of ``H`` covers;
+  per-step log-probabilities are ``2‖φ‖``-Lipschitz in ``θ_h``, so a sequence's log-probability moves
+  by at most ``H`` times the per-layer error — the ``ε`` here is per layer).
+
+Note: for ``H >= 2``, ``π*_β ∝ π_base^{1+1/β}`` is in general *not* in this class even when
+``π_base`` is (powering a product of conditionals and renormalising the joint is not the same as
+powering and renormalising each conditional); it is when every layer's conditional ignores the
+context (``k = 0``), where ``θ*_h = (1 + 1/β) θ_base,h``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from sharpsim import _config
+from sharpsim import _validation as v
+from sharpsim.linear import FEATURE_NORM_ATOL
+from sharpsim.policies import AutoregressivePolicy, TabularPolicy
+from sharpsim.policies.autoregressive import _infer_context_length
+from sharpsim.policies.tabular import _float
+
+__all__ = ["AutoregressiveLinearSoftmaxClass", "FitInfo"]
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class FitInfo:
+    """Diagnostics of :meth:`AutoregressiveLinearSoftmaxClass.mle` / :meth:`~.regress`: the fitted
+    ``theta`` ``[H, d]``, the final loss, the projected-gradient step norm and whether it is below
+    the tolerance."""
+
+    theta: jax.Array
+    loss: jax.Array
+    grad_map_norm: jax.Array
+    converged: jax.Array
+
+
+class AutoregressiveLinearSoftmaxClass:
+    """``{π_θ : ‖θ_h‖ <= radius for every h}`` (Eq 11).
+
+    Args:
+      features: ``[H, X, V**k, V, d]``; ``features[h, x, c, t]`` is ``φ_h`` of token ``t`` at step
+        ``h`` after context ``c`` (encoded as in ``AutoregressivePolicy``) for prompt ``x``. Norms
+        ``<= 1`` (checked; no silent normalisation), finite entries.
+      radius: ``B > 0``, the bound on each layer's ``‖θ_h‖``.
+      context_length: ``k`` (inferred from ``V**k`` when omitted).
+    """
+
+    def __init__(self, features, radius: float, *, context_length: int | None = None):
+        arr = v.as_float_array("features", features, ndim=5)
+        if arr.size == 0:
+            raise ValueError(f"`features` must be non-empty; got shape {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("`features` must contain only finite numbers (found NaN or inf)")
+        worst = float(np.linalg.norm(arr, axis=-1).max())
+        if worst > 1.0 + FEATURE_NORM_ATOL:
+            raise ValueError(
+                f"`features` must have norm <= 1 (Eq 11 / Def J.3); the largest is {worst:.6g}: divide them "
+                f"by their largest norm (and scale `radius` up by it to keep the same class)"
+            )
+        self.context_length = _infer_context_length(arr.shape[:4], context_length)
+        self.features = jnp.asarray(arr, dtype=_float())
+        self.radius = v.check_positive("radius", radius)
+
+    # ------------------------------------------------------------------------ basics
+    @property
+    def horizon(self) -> int:
+        return self.features.shape[0]
+
+    @property
+    def num_prompts(self) -> int:
+        return self.features.shape[1]
+
+    @property
+    def vocab_size(self) -> int:
+        return self.features.shape[3]
+
+    @property
+    def num_responses(self) -> int:
+        return self.vocab_size**self.horizon
+
+    @property
+    def dim(self) -> int:
+        return self.features.shape[4]
+
+    @property
+    def param_shape(self) -> tuple[int, int]:
+        return (self.horizon, self.dim)
+
+    @property
+    def log_size(self) -> float:
+        """``inf``; :meth:`log_covering_number` plays its role."""
+        return math.inf
+
+    def project(self, theta) -> jax.Array:
+        """Each layer's ``θ_h`` projected onto the ball of radius ``B``."""
+        norms = jnp.linalg.norm(theta, axis=-1, keepdims=True)
+        return jnp.where(norms > self.radius, theta * (self.radius / jnp.maximum(norms, 1e-300)), theta)
+
+    def policy(self, theta) -> AutoregressivePolicy:
+        """``π_θ`` as an :class:`AutoregressivePolicy` (``theta: [H, d]``)."""
+        logits = jnp.einsum("hxctd,hd->hxct", self.features, jnp.asarray(theta, self.features.dtype))
+        return AutoregressivePolicy(jax.nn.log_softmax(logits, axis=-1), self.context_length)
+
+    def sequence_log_probs(self, theta, prompts, sequences) -> jax.Array:
+        """``log π_θ(sequences | prompts)`` (``sequences: [..., H]``), without enumerating ``V^H``."""
+        return self.policy(theta).log_prob(prompts, sequences)
+
+    def log_probs(self, theta, *, limit: int = _config.ENUMERATION_LIMIT) -> jax.Array:
+        """``[X, V^H]`` the joint ``log π_θ`` by enumeration (index order of ``AutoregressivePolicy``)."""
+        return self.policy(theta).joint_log_probs(limit=limit)
+
+    def tabular_policy(self, theta) -> TabularPolicy:
+        return TabularPolicy(self.log_probs(theta))
+
+    def log_covering_number(self, eps_disc: float) -> float:
+        """``H d log(6B/ε)``: Lemma J.4 for each layer, multiplied over layers (``ε`` per layer)."""
+        eps_disc = v.check_positive("eps_disc", eps_disc)
+        return self.horizon * self.dim * math.log(max(6.0 * self.radius / eps_disc, 1.0))
+
+    # --------------------------------------------------------------------- fitting
+    def _fit(self, loss, steps, learning_rate, tol):
+        # Adam with a cosine decay to 1e-3 of the rate: constant-rate Adam hovers around the optimum
+        # (step norm ~ rate), which the convergence check would (rightly) flag.
+        opt = optax.adam(optax.cosine_decay_schedule(learning_rate, steps, alpha=1e-3))
+        theta0 = jnp.zeros(self.param_shape, self.features.dtype)
+
+        def step(carry, _):
+            theta, state = carry
+            g = jax.grad(loss)(theta)
+            updates, state = opt.update(g, state, theta)
+            return (self.project(optax.apply_updates(theta, updates)), state), None
+
+        (theta, _), _ = jax.lax.scan(step, (theta0, opt.init(theta0)), None, length=steps)
+        g = jax.grad(loss)(theta)
+        gmap = jnp.linalg.norm(theta - self.project(theta - g))
+        return FitInfo(theta, loss(theta), gmap, gmap <= tol)
+
+    def mle(self, prompts, sequences, *, steps: int = 1000, tol: float = 1e-6, return_info: bool = False):
+        """Maximum likelihood of ``sequences: [n, H]`` given ``prompts: [n]`` (rows with a negative
+        token are masked). Returns ``π̂`` (an :class:`AutoregressivePolicy`), and :class:`FitInfo`
+        with ``return_info`` (loss = mean negative log-likelihood)."""
+        steps = v.check_positive_int("steps", steps)
+        x = jnp.asarray(prompts).ravel()
+        y = jnp.asarray(sequences).reshape(x.shape[0], self.horizon)
+        keep = jnp.all(y >= 0, axis=-1)
+        w = keep.astype(self.features.dtype)
+        ys = jnp.where(keep[:, None], y, 0)
+        count = jnp.maximum(w.sum(), 1.0)
+
+        def loss(theta):
+            return -jnp.sum(w * self.sequence_log_probs(theta, x, ys)) / count
+
+        info = self._fista(loss, steps, tol)
+        policy = self.policy(info.theta)
+        return (policy, info) if return_info else policy
+
+    def _fista(self, loss, steps, tol):
+        # Accelerated projected gradient with step 1: the mean negative log-likelihood is convex
+        # with a block-diagonal Hessian whose layer-h block is an average of covariances of
+        # features of norm <= 1, hence <= I, so step 1 = 1/L is safe (projected Adam is not: its
+        # preconditioner does not match the Euclidean projection, and it can stall on the sphere).
+        theta0 = jnp.zeros(self.param_shape, self.features.dtype)
+        grad = jax.grad(loss)
+
+        def step(carry, _):
+            theta, z, t = carry
+            new = self.project(z - grad(z))
+            t_new = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * t * t))
+            z_new = new + ((t - 1.0) / t_new) * (new - theta)
+            return (new, z_new, t_new), None
+
+        (theta, _, _), _ = jax.lax.scan(step, (theta0, theta0, jnp.asarray(1.0, theta0.dtype)), None,
+                                        length=steps)
+        g = grad(theta)
+        gmap = jnp.linalg.norm(theta - self.project(theta - g))
+        return FitInfo(theta, loss(theta), gmap, gmap <= tol)
+
+    def regress(self, triples, beta, *, steps: int = 1000, learning_rate: float = 0.05, tol: float = 1e-5,
+                return_info: bool = False):
+        """The Eq 8 square loss over the class, by projected Adam from ``θ = 0`` (see the module doc:
+        not convex for ``H >= 2``). ``triples``: a :class:`sharpsim.oracle.Triples` whose responses
+        are sequences ``[n, H]`` (masked rows: negative tokens). Loss reported: the mean square residual."""
+        steps = v.check_positive_int("steps", steps)
+        if v.is_concrete(beta):
+            v.check_positive("beta", beta)
+        x = jnp.asarray(triples.prompts).ravel()
+        n = x.shape[0]
+        y = jnp.asarray(triples.responses).reshape(n, self.horizon)
+        z = jnp.asarray(triples.other_responses).reshape(n, self.horizon)
+        keep = jnp.all(y >= 0, axis=-1) & jnp.all(z >= 0, axis=-1)
+        w = keep.astype(self.features.dtype)
+        ys, zs = jnp.where(keep[:, None], y, 0), jnp.where(keep[:, None], z, 0)
+        ly, lz = jnp.ravel(triples.base_log_probs), jnp.ravel(triples.other_base_log_probs)
+        target = jnp.where(keep, jnp.ravel(triples.rewards) - jnp.ravel(triples.other_rewards), 0.0)
+        count = jnp.maximum(w.sum(), 1.0)
+
+        def loss(theta):
+            resid = (beta * (self.sequence_log_probs(theta, x, ys) - jnp.where(keep, ly, 0.0))
+                     - beta * (self.sequence_log_probs(theta, x, zs) - jnp.where(keep, lz, 0.0)) - target)
+            return jnp.sum(w * resid**2) / count
+
+        info = self._fit(loss, steps, learning_rate, tol)
+        policy = self.policy(info.theta)
+        return (policy, info) if return_info else policy
