@@ -317,6 +317,11 @@ def _mean(xs) -> float | None:
     return float(np.mean(xs)) if xs else None
 
 
+def _median(xs) -> float | None:
+    xs = [float(x) for x in xs]
+    return float(np.median(xs)) if xs else None
+
+
 def _optimizer(model, *, lr: float, weight_decay: float):
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
@@ -413,6 +418,7 @@ def _eval_summary(rows) -> dict:
     return {
         "tuned_sampled_acc": _mean(correct) if correct else None,
         "tuned_loglik_under_base": _mean(r["base_log_prob"] for r in rows),
+        "tuned_loglik_under_base_median": _median(r["base_log_prob"] for r in rows),
         "kl_k1": _mean(r["k1"] for r in rows),
         "kl_k3": _mean(r["k3"] for r in rows),
         "tuned_mean_length": _mean(r["length"] for r in rows),
@@ -609,6 +615,8 @@ def sft_sharpen(policy, examples, task, *, N: int, lora_rank: int = 8, lr: float
         "bon_loglik": _mean(r["log_prob"][r["pick"]] for r in bon_rows),
         "tuned_loglik_under_base": ev["tuned_loglik_under_base"],
         "loglik_lift": (None if base_ll is None else ev["tuned_loglik_under_base"] - base_ll),
+        "base_sampled_loglik_median": _median(x for r in bon_rows for x in r["log_prob"]),
+        "tuned_loglik_under_base_median": ev["tuned_loglik_under_base_median"],
         "kl_k1": ev["kl_k1"], "kl_k3": ev["kl_k3"],
         "train_loss_initial": initial, "train_loss_final": final,
         "seconds": {"sampling": t_sample, "training": t_train, "total": time.time() - t0},
