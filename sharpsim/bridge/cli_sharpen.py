@@ -190,9 +190,7 @@ def bon_draws(bon_dir, *, model_fingerprint: str, task: str, task_options: dict,
         raise ValueError(f"--from-bon {str(path)!r} does not match this run: {'; '.join(bad)}")
     if int(cfg.get("N", 0)) < N:
         raise ValueError(f"--from-bon {str(path)!r} drew N = {cfg.get('N')} per prompt, fewer than --N {N}")
-    run = RunDir.__new__(RunDir)  # read-only view: never rewrite another run's manifest
-    run.path = path
-    run.partial_tables = set()
+    run = RunDir.open(path)  # read-only view: never rewrites another run's manifest
     done = run.done("prompts")
     out: dict[str, dict] = {}
     for row in sorted(run.read("samples"), key=lambda r: (str(r["example_id"]), int(r["sample_index"]))):
