@@ -29,6 +29,10 @@ prompts are in the call. A resumed run that samples only unfinished prompts (pas
 original identities as ``prompt_ids``) gets the same draws. The caller's global torch RNG state
 is saved and restored around each call.
 
+vLLM: when ``vllm`` is importable and the model sits on a GPU, :meth:`LMPolicy.sample` draws
+through vLLM's engine (``backend="auto"``; force either with ``backend="hf"``/``"vllm"``); scores
+still come from the teacher-forced pass above. vLLM is never required.
+
 OOM: if ``generate`` (or a scoring pass) raises an out-of-memory error, the number of sequences
 per call is halved and the call retried, down to 1, after which the error is re-raised. The
 smaller size is kept for the rest of the call. A call that shrank draws different (equally valid)
@@ -322,7 +326,7 @@ class LMPolicy:
     # ------------------------------------------------------------------ sampling
     def sample(self, prompts: Sequence[str], *, n: int, temperature: float = 1.0, top_p: float = 1.0,
                max_new_tokens: int, seed: int, prompt_ids: Sequence[int] | None = None,
-               batch_size: int | None = None, progress: bool = False) -> Samples:
+               batch_size: int | None = None, progress: bool = False, backend: str = "auto") -> Samples:
         """Draw ``n`` responses per prompt; score each by a teacher-forced fp32 pass at temperature 1.
 
         Each prompt is encoded once and its draws come from ``generate(num_return_sequences=k)``
@@ -340,10 +344,17 @@ class LMPolicy:
                 (default ``0..P-1``); pass the original ones when resuming a subset.
             batch_size: most sequences per ``generate`` call (default ``n``); halved on OOM.
             progress: show a tqdm bar over prompts.
+            backend: ``"hf"`` (``model.generate``), ``"vllm"`` (vLLM's engine on the same local
+                checkpoint; see :meth:`_sample_vllm`) or ``"auto"``: vLLM when it is importable, the
+                model is on a CUDA device and was loaded from a directory without a peft adapter,
+                else ``"hf"``. The backend is recorded in ``settings["backend"]``. Scores always come
+                from this object's own teacher-forced pass, whichever backend drew the responses.
 
         Returns:
             :class:`Samples` with ``P * n`` rows, prompt-major.
         """
+        if backend not in ("auto", "hf", "vllm"):
+            raise ValueError(f"backend must be 'auto', 'hf' or 'vllm', got {backend!r}")
         prompts = _check_texts("prompts", prompts)
         n = _check_int("n", n, 1)
         max_new_tokens = _check_int("max_new_tokens", max_new_tokens, 1)
@@ -364,12 +375,18 @@ class LMPolicy:
             if len(set(ids_for_seed)) != len(ids_for_seed):
                 raise ValueError("prompt_ids must be distinct (each prompt's identity for seeding)")
         cap = n if batch_size is None else _check_int("batch_size", batch_size, 1)
+        use_vllm = backend == "vllm" or (backend == "auto" and self._vllm_usable())
         settings = dict(n=n, temperature=float(temperature), top_p=float(top_p), max_new_tokens=max_new_tokens,
-                        seed=seed, greedy=False, prompt_ids=ids_for_seed, sequences_per_call=min(cap, n))
+                        seed=seed, greedy=False, prompt_ids=ids_for_seed, sequences_per_call=min(cap, n),
+                        backend="vllm" if use_vllm else "hf")
         if not prompts:
             return self._empty(settings)
         encoded = self.encode_prompts(prompts)
         self._check_length(encoded, max_new_tokens)
+        if use_vllm:
+            return self._sample_vllm(encoded, n=n, temperature=temperature, top_p=top_p,
+                                     max_new_tokens=max_new_tokens, seed=seed, ids_for_seed=ids_for_seed,
+                                     settings=settings, progress=progress)
         gen_kwargs = self._generation_kwargs(do_sample=True, temperature=temperature, top_p=top_p,
                                              max_new_tokens=max_new_tokens)
         state = {"cap": cap}
@@ -450,6 +467,66 @@ class LMPolicy:
         p = len(prompts)
         settings["sequences_per_call"] = state["cap"]
         return self._finish(encoded, list(range(p)), [0] * p, rows_tokens, settings)
+
+    # ------------------------------------------------------------------ vLLM
+    def _vllm_usable(self) -> bool:
+        import importlib.util
+
+        return (self.device.type == "cuda" and self.path is not None
+                and not hasattr(self.model, "peft_config") and importlib.util.find_spec("vllm") is not None)
+
+    def _vllm_engine(self):
+        """The vLLM engine on this policy's checkpoint, built once (a second copy of the weights:
+        its share of GPU memory is ``SHARPSIM_VLLM_GPU_MEMORY``, default 0.4)."""
+        if getattr(self, "_vllm", None) is None:
+            try:
+                import vllm
+            except ImportError as err:
+                raise ImportError("backend='vllm' needs vLLM installed (pip install vllm); "
+                                  "backend='hf' works without it") from err
+            if self.path is None:
+                raise ValueError("backend='vllm' needs a policy loaded from a directory (from_pretrained), "
+                                 "not an in-memory model")
+            share = float(os.environ.get("SHARPSIM_VLLM_GPU_MEMORY", "0.4"))
+            dtype = str(next(self.model.parameters()).dtype).replace("torch.", "")
+            self._vllm = vllm.LLM(model=str(self.path), tokenizer=str(self.path), trust_remote_code=False,
+                                  dtype=dtype, gpu_memory_utilization=share)
+        return self._vllm
+
+    def _sample_vllm(self, encoded, *, n, temperature, top_p, max_new_tokens, seed, ids_for_seed, settings,
+                     progress) -> Samples:
+        """Draws through vLLM: one request per prompt (its token ids, so the prompt is exactly the one
+        scored), ``n`` sequences per request, seeded per prompt from ``(seed, prompt id)``, top-k off,
+        stopping at this tokenizer's EOS (or never, without one). An EOS vLLM stopped on but left out
+        of ``token_ids`` is put back, so that responses end as the ``hf`` backend's do. The draws
+        differ from the ``hf`` backend's (another sampler), with the same law."""
+        engine = self._vllm_engine()  # raises a clear ImportError without vLLM
+        import vllm
+
+        params = []
+        for pid in ids_for_seed:
+            kw = dict(n=n, temperature=float(temperature), top_p=float(top_p), top_k=-1, max_tokens=max_new_tokens,
+                      seed=_draw_seed(seed, pid, 0))
+            if self.eos_token_id is None:
+                kw["ignore_eos"] = True
+            else:
+                kw["stop_token_ids"] = [self.eos_token_id]
+            params.append(vllm.SamplingParams(**kw))
+        requests = [{"prompt_token_ids": list(ids)} for ids in encoded]
+        outputs = engine.generate(requests, params, use_tqdm=progress)
+        rows_prompt, rows_draw, rows_tokens = [], [], []
+        for i, out in enumerate(outputs):
+            for j, comp in enumerate(out.outputs):
+                toks = [int(t) for t in comp.token_ids]
+                stopped_on_eos = getattr(comp, "finish_reason", None) == "stop" and self.eos_token_id is not None \
+                    and getattr(comp, "stop_reason", None) in (None, self.eos_token_id)
+                if stopped_on_eos and (not toks or toks[-1] != self.eos_token_id):
+                    toks.append(self.eos_token_id)
+                rows_prompt.append(i)
+                rows_draw.append(j)
+                rows_tokens.append(toks)
+        settings["sequences_per_call"] = n
+        return self._finish(encoded, rows_prompt, rows_draw, rows_tokens, settings)
 
     def _empty(self, settings: dict) -> Samples:
         return Samples(np.zeros(0, int), np.zeros(0, int), [], [], np.zeros(0, np.float64), np.zeros(0, int),

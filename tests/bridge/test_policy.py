@@ -141,7 +141,7 @@ def test_sample_layout_eos_and_scores(policy):
     np.testing.assert_array_equal(s.prompt_index, np.repeat(np.arange(4), 5))
     np.testing.assert_array_equal(s.sample_index, np.tile(np.arange(5), 4))
     assert s.settings == {"n": 5, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 12, "seed": 3,
-                          "greedy": False, "prompt_ids": [0, 1, 2, 3], "sequences_per_call": 5}
+                          "greedy": False, "prompt_ids": [0, 1, 2, 3], "sequences_per_call": 5, "backend": "hf"}
     for toks, length, hit in zip(s.tokens, s.length, s.hit_eos):
         assert len(toks) == length <= 12
         assert (policy.eos_token_id in toks) == hit
