@@ -292,7 +292,7 @@ def test_unsized_tabular_class_binds_to_the_problem():
     assert classes.bind(fin, pr) is fin
     with pytest.raises(ValueError, match=r"`model_class` has \[num_prompts, num_responses\] = \[2, 4\]"):
         classes.bind(classes.TabularClass(2, 4), pr)
-    with pytest.raises(TypeError, match=r"`model_class` must be a FiniteClass, ProductClass, TabularClass or LinearSoftmaxClass"):
+    with pytest.raises(TypeError, match=r"`model_class` must be a FiniteClass, ProductClass, TabularClass, LinearSoftmaxClass or AutoregressiveLinearSoftmaxClass"):
         classes.bind(np.zeros((1, 2, 3)), pr)
 
 

@@ -57,16 +57,16 @@ def test_horizon_one_is_the_linear_softmax_class():
     np.testing.assert_allclose(np.asarray(ar.log_probs(theta[None])), np.asarray(lin.log_probs(theta)), atol=1e-12)
     x = jnp.asarray([0, 0, 1, 1, 1])
     y = jnp.asarray([1, 2, 3, 3, 0])
-    _, info_ar = ar.mle(x, y[:, None], steps=3000, return_info=True)
-    _, info_lin = lin.mle(x, y, steps=2000, return_info=True)
+    _, info_ar = ar.mle(x, y[:, None], steps=1500, return_info=True)
+    _, info_lin = lin.mle(x, y, steps=1500, return_info=True)
     assert bool(info_ar.converged) and bool(info_lin.converged)
     np.testing.assert_allclose(np.asarray(info_ar.theta[0]), np.asarray(info_lin.theta), atol=1e-4)
     # XPO on the same problem and key follows the same trajectory with either class.
     problem_ar = _problem_of(ar, theta[None])
     problem_tab = problems.from_policy(lin.policy(theta))
-    r_ar = xpo(jax.random.key(3), problem_ar, ar, T=4, beta=0.2, alpha=0.01, inner_steps=30)
-    r_lin = xpo(jax.random.key(3), problem_tab, lin, T=4, beta=0.2, alpha=0.01, inner_steps=30)
-    assert r_ar.thetas.shape == (5, 1, d)
+    r_ar = xpo(jax.random.key(3), problem_ar, ar, T=3, beta=0.2, alpha=0.01, inner_steps=20)
+    r_lin = xpo(jax.random.key(3), problem_tab, lin, T=3, beta=0.2, alpha=0.01, inner_steps=20)
+    assert r_ar.thetas.shape == (4, 1, d)
     np.testing.assert_allclose(np.asarray(r_ar.thetas[:, 0]), np.asarray(r_lin.thetas), atol=1e-8)
     assert float(r_ar.error) == float(r_lin.error)
 
@@ -77,13 +77,13 @@ def test_mle_beats_the_truth_on_its_own_data_and_converges():
     theta_star = cls.project(jax.random.normal(jax.random.key(5), (H, d)) * 2.0)
     x = jax.random.randint(jax.random.key(6), (400,), 0, X)
     y = cls.policy(theta_star).sample(jax.random.key(7), x)
-    _, info = cls.mle(x, y, steps=3000, return_info=True)
+    _, info = cls.mle(x, y, steps=1500, return_info=True)
     assert bool(info.converged), float(info.grad_map_norm)
     assert np.all(np.linalg.norm(np.asarray(info.theta), axis=-1) <= B + 1e-9)
     nll_star = -float(jnp.mean(cls.sequence_log_probs(theta_star, x, y)))
     assert float(info.loss) <= nll_star + 1e-8  # the MLE maximises the empirical likelihood over the class
     masked = y.at[:5].set(-1)  # masked rows are ignored
-    _, info_m = cls.mle(x, masked, steps=3000, return_info=True)
+    _, info_m = cls.mle(x, masked, steps=1500, return_info=True)
     assert abs(float(info_m.loss) + float(jnp.mean(cls.sequence_log_probs(info_m.theta, x[5:], y[5:])))) < 1e-10
 
 
