@@ -318,8 +318,8 @@ def results_markdown(data: dict, heat: list[dict], table1: list[dict], reward: s
                                  ("pass_at_passk_k", "pass@k", ".3f"), ("pass_at_N", "pass@N (bon draws)", ".3f")]),
                   ""]
     trained = []
-    for (task, model), cell in sorted(data["cells"].items()):
-        t = cell.get("train")
+    for task, model in ((t, m) for t in data["tasks"] for m in data["models"]):
+        t = data["cells"].get((task, model), {}).get("train")
         if t and t.get("eval"):
             trained.append({"task": task, "model": model, "n_params": t.get("n_params"), "steps": t.get("steps"),
                             "final_loss": t.get("final_loss"), "held_greedy": t["eval"].get("greedy_accuracy"),

@@ -22,6 +22,7 @@ Usage::
     python paper_repro/lm/run.py --quick --out paper_repro/lm/results_cpu --threads 1   # CPU, minutes
     python paper_repro/lm/run.py --out runs/lm_gpu --device cuda                       # GPU defaults
     python paper_repro/lm/run.py --out runs/mine --sizes none --models /path/to/ckpt --tasks arithmetic
+    python paper_repro/lm/run.py --quick --out runs/hard --task-option prontoqa:hops=3 --task-option prontoqa:distractors=2
 
 Evaluation prompts are ``task.examples(n_prompts, seed=data_seed)`` with ``--data-seed`` 1 by
 default, while the tiny models train on ``task.examples(examples, seed=train_seed)`` (seed 0): the
@@ -68,6 +69,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--sizes", default=None,
                    help="comma-separated tiny-model sizes to train, or 'none' (default: tiny,small,base; "
                         "--quick: tiny,small)")
+    p.add_argument("--task-option", action="append", default=None, metavar="TASK:KEY=VALUE",
+                   help="a task option, e.g. prontoqa:hops=3 (repeatable; default: the task's defaults)")
     p.add_argument("--models", nargs="+", default=[], metavar="DIR",
                    help="local Hugging Face checkpoints to run as well (no training); label = folder name")
     p.add_argument("--steps", default=",".join(STEPS), help=f"steps to run (default {','.join(STEPS)})")
@@ -98,6 +101,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     for key, value in preset.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    args.task_option = args.task_option or []
     _validate(args)
     return args
 
@@ -113,6 +117,7 @@ def _csv(text: str, flag: str) -> list[str]:
 
 def _validate(args) -> None:
     from sharpsim.bridge import tasks, tiny
+    from sharpsim.bridge.cli_infer import parse_task_options
 
     for flag, value, low in (("--N", args.N, 1), ("--n-prompts", args.n_prompts, 1), ("--passk-n", args.passk_n, 1),
                              ("--train-steps", args.train_steps, 1), ("--examples", args.examples, 1),
@@ -132,6 +137,23 @@ def _validate(args) -> None:
             tasks.get(name)
         except ValueError as err:
             raise ValueError(f"--tasks: {err}") from None
+    args.task_options = {name: {} for name in args.task_list}
+    for item in args.task_option:
+        name, colon, rest = str(item).partition(":")
+        if not colon or not name.strip():
+            raise ValueError(f"--task-option must be TASK:KEY=VALUE, got {item!r}")
+        name = name.strip()
+        if name not in args.task_options:
+            raise ValueError(f"--task-option {item!r}: task {name!r} is not in --tasks")
+        opts = parse_task_options([rest])
+        if set(opts) & set(args.task_options[name]):
+            raise ValueError(f"--task-option {item!r}: {name}:{next(iter(opts))} is given twice")
+        args.task_options[name].update(opts)
+    for name, opts in args.task_options.items():
+        try:
+            tasks.get(name, **opts)
+        except ValueError as err:
+            raise ValueError(f"--task-option for {name!r}: {err}") from None
     args.size_list = [] if str(args.sizes).strip().lower() == "none" else _csv(args.sizes, "--sizes")
     for s in args.size_list:
         if s not in tiny.SIZES:
@@ -167,7 +189,7 @@ def task_settings(name: str, args) -> dict:
     """Per-task response cap and the measured overlap of evaluation and training prompts."""
     from sharpsim.bridge import tasks, tiny
 
-    task = tasks.get(name)
+    task = tasks.get(name, **args.task_options[name])
     train = task.examples(args.examples, seed=args.train_seed)
     evals = task.examples(args.n_prompts, seed=args.data_seed)
     if len(evals) < args.n_prompts:
@@ -176,7 +198,8 @@ def task_settings(name: str, args) -> dict:
     longest_prompt = max(len(e.prompt) for e in [*train, *evals])
     cap = args.max_new_tokens or min(2 * longest + 8, tiny.N_POSITIONS - 2 - longest_prompt)
     seen = {e.prompt for e in train}
-    return {"max_new_tokens": int(cap), "longest_training_response": longest,
+    return {"options": dict(args.task_options[name]), "max_new_tokens": int(cap),
+            "longest_training_response": longest,
             "eval_prompts_in_training": sum(e.prompt in seen for e in evals) / len(evals)}
 
 
@@ -250,13 +273,16 @@ def plan(args) -> list[dict]:
     items = []
     for task in args.task_list:
         ts = args.task_settings[task]
+        opts = args.task_options[task]
         cap = ["--max-new-tokens", str(ts["max_new_tokens"])]
+        cap += [a for k, v in opts.items() for a in ("--task-option", f"{k}={v}")]
+        spec = task if not opts else task + ":" + ",".join(f"{k}={v}" for k, v in opts.items())
         for label, size, ckpt in model_labels(args.size_list, args.models):
             cell = out_root / task / label
             model_dir = cell / "model" if ckpt is None else ckpt
             base = ["lm"]
             steps = {
-                "train": [*base, "train-tiny", "--task", task, "--out", str(model_dir), "--size", str(size),
+                "train": [*base, "train-tiny", "--task", spec, "--out", str(model_dir), "--size", str(size),
                           "--steps", str(args.train_steps), "--examples", str(args.examples),
                           "--eval-examples", str(args.eval_examples), "--seed", str(args.train_seed), *tail,
                           *(["--threads", str(args.threads)] if args.threads else [])],

@@ -43,8 +43,15 @@ class EvenFirst(tasks.Task):
 
     name = TASK
 
+    def __init__(self, top: int = 999) -> None:
+        super().__init__()
+        if not isinstance(top, int) or top < 1:
+            raise ValueError(f"{TASK}: top must be an integer >= 1, got {top!r}")
+        self.top = top
+        self.options = {"top": top}
+
     def _example(self, rng: random.Random, seed: int, index: int) -> tasks.Example:
-        return tasks.Example(id=f"{self.name}/seed{seed}/{index}", prompt=f"q{rng.randint(0, 999)}=", answer="b")
+        return tasks.Example(id=f"{self.name}/seed{seed}/{index}", prompt=f"q{rng.randint(0, self.top)}=", answer="b")
 
     def solution(self, example):
         return "b"
@@ -196,6 +203,27 @@ def test_retraining_with_other_settings_is_refused(micro_run):
         run_mod.main(argv)
 
 
+def test_local_checkpoint_without_training(tmp_path):
+    """``--sizes none --models DIR``: no training; the checkpoint's folder name labels its row."""
+    from sharpsim.bridge.tiny import save_random_tiny
+
+    ckpt = save_random_tiny(tmp_path / "my-ckpt", seed=1)
+    out = tmp_path / "runs"
+    argv = _micro(out, "--models", str(ckpt), "--steps", "bon", "--task-option", f"{TASK}:top=50")
+    argv[argv.index("--sizes") + 1] = "none"
+    assert run_mod.main(argv) == 0
+    manifest = json.loads((out / TASK / "my-ckpt" / "bon" / "manifest.json").read_text())
+    assert manifest["config"]["task_option"] == {"top": 50}  # the option reached the bon run
+    prompts = [json.loads(line)["prompt"] for line in (out / TASK / "my-ckpt" / "bon" / "prompts.jsonl").open()]
+    assert all(int(p[1:-1]) <= 50 for p in prompts)
+    assert sorted(json.loads((out / "steps.json").read_text())) == [f"{TASK}/my-ckpt/bon"]
+    assert not (out / TASK / "my-ckpt" / "model").exists()
+    summary = json.loads((out / TASK / "my-ckpt" / "bon" / "summary.json").read_text())
+    assert summary["model"] == str(ckpt.resolve())
+    rows = report_mod.report(out)["heatmap"]
+    assert [(r["model"], r["bon_accuracy"]) for r in rows] == [("my-ckpt", summary["bon"]["loglik"]["bon_accuracy"])]
+
+
 @pytest.mark.parametrize("extra, exc, match", [
     (["--N", "0"], ValueError, "--N must be an integer >= 1"),
     (["--n-prompts", "0"], ValueError, "--n-prompts must be an integer >= 1"),
@@ -211,6 +239,10 @@ def test_retraining_with_other_settings_is_refused(micro_run):
     (["--steps", "bon,fly"], ValueError, "--steps: unknown step 'fly'"),
     (["--sizes", "none"], ValueError, "nothing to run"),
     (["--models", "/no/such/checkpoint"], FileNotFoundError, "--models '/no/such/checkpoint'"),
+    (["--task-option", "hops=3"], ValueError, "--task-option must be TASK:KEY=VALUE"),
+    (["--task-option", "game24:steps=3"], ValueError, "task 'game24' is not in --tasks"),
+    (["--task-option", "arithmetic:colour=red"], ValueError, "--task-option for 'arithmetic'"),
+    (["--task-option", "arithmetic:steps=3", "--task-option", "arithmetic:steps=4"], ValueError, "given twice"),
 ])
 def test_bad_input(tmp_path, extra, exc, match):
     argv = ["--out", str(tmp_path / "x"), "--quick", *extra]
