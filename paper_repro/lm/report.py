@@ -189,8 +189,9 @@ def plot_heatmap(rows: list[dict], tasks, models, out_dir: Path, *, reward: str)
     im = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=-span, vmax=span, aspect="auto")
     for i in range(len(models)):
         for j in range(len(tasks)):
-            if text[i][j]:
-                ax.text(j, i, text[i][j], ha="center", va="center", fontsize=8)
+            if text[i][j]:  # white on the saturated ends of the colour map, black elsewhere
+                dark = np.isfinite(grid[i, j]) and abs(grid[i, j]) > 0.6 * span
+                ax.text(j, i, text[i][j], ha="center", va="center", fontsize=8, color="white" if dark else "black")
     ax.set_xticks(range(len(tasks)), tasks)
     ax.set_yticks(range(len(models)), models)
     ax.set_xlabel("task")
