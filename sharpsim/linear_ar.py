@@ -46,6 +46,7 @@ import optax
 
 from sharpsim import _config
 from sharpsim import _validation as v
+from sharpsim._optim import projected_fista
 from sharpsim.linear import FEATURE_NORM_ATOL
 from sharpsim.policies import AutoregressivePolicy, TabularPolicy
 from sharpsim.policies.autoregressive import _infer_context_length
@@ -188,24 +189,9 @@ class AutoregressiveLinearSoftmaxClass:
         return (policy, info) if return_info else policy
 
     def _fista(self, loss, steps, tol):
-        # Accelerated projected gradient with step 1: the mean negative log-likelihood is convex
-        # with a block-diagonal Hessian whose layer-h block is an average of covariances of
-        # features of norm <= 1, hence <= I, so step 1 = 1/L is safe (projected Adam is not: its
-        # preconditioner does not match the Euclidean projection, and it can stall on the sphere).
-        theta0 = jnp.zeros(self.param_shape, self.features.dtype)
-        grad = jax.grad(loss)
-
-        def step(carry, _):
-            theta, z, t = carry
-            new = self.project(z - grad(z))
-            t_new = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * t * t))
-            z_new = new + ((t - 1.0) / t_new) * (new - theta)
-            return (new, z_new, t_new), None
-
-        (theta, _, _), _ = jax.lax.scan(step, (theta0, theta0, jnp.asarray(1.0, theta0.dtype)), None,
-                                        length=steps)
-        g = grad(theta)
-        gmap = jnp.linalg.norm(theta - self.project(theta - g))
+        # Step 1 is safe: the layer-h Hessian block is an average of covariances of features with
+        # norm <= 1 (see sharpsim._optim; projected Adam stalls on the sphere).
+        theta, gmap = projected_fista(loss, jnp.zeros(self.param_shape, self.features.dtype), self.project, steps)
         return FitInfo(theta, loss(theta), gmap, gmap <= tol)
 
     def regress(self, triples, beta, *, steps: int = 1000, learning_rate: float = 0.05, tol: float = 1e-5,

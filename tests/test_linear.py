@@ -124,3 +124,24 @@ def test_rlhf_bad_input():
     product = classes.ProductClass(np.full((3, 2, 6), 1 / 6))  # no Eq 8 oracle
     with pytest.raises(TypeError, match="regression oracle"):
         rlhf_sharpening(jax.random.key(0), problem, product, n=4, beta=0.5)
+
+
+def test_mle_on_the_sphere_fista_converges_where_projected_adam_stalls():
+    """All data on one response: the optimum lies on the sphere ‖θ‖ = B. FISTA (default) meets the
+    first-order condition; projected Adam hovers (step norm ~1e-3) and its loss is no better."""
+    problem, feats = problems.sphere_separation(jax.random.key(0), 8, radius=1.0, max_responses=64)
+    cls = classes.LinearSoftmaxClass(feats, 11.1)
+    star = int(jnp.argmax(problem.base.log_probs[0]))
+    x = jnp.zeros(4, jnp.int32)
+    y = jnp.asarray([star, star, star, (star + 1) % cls.num_responses])
+    _, fista = cls.mle(x, y, return_info=True)
+    _, adam = cls.mle(x, y, method="adam", steps=1000, return_info=True)
+    assert bool(fista.converged) and float(fista.grad_map_norm) < 1e-5
+    assert float(jnp.linalg.norm(fista.theta)) == pytest.approx(11.1, rel=1e-9)  # on the sphere
+
+    def nll(theta):
+        return -float(jnp.mean(cls.log_probs(theta)[x, y]))
+
+    assert nll(fista.theta) <= nll(adam.theta) + 1e-12
+    with pytest.raises(ValueError, match="method"):
+        cls.mle(x, y, method="sgd")
