@@ -388,8 +388,7 @@ def main(args) -> int:
     summary["prompts_sampled_this_run"] = stats["sampled"]
     summary["prompts_resumed"] = stats["skipped"]
     run.finish(summary)
-    if progress:
-        _print_summary(summary)
+    _print_summary(summary)  # always: --no-progress hides the bars, not the result
     return 0
 
 

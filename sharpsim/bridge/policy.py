@@ -42,6 +42,7 @@ samples than one that did not, because the draws of a ``generate`` call depend o
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -90,6 +91,14 @@ class Samples:
 
     def __len__(self) -> int:
         return len(self.tokens)
+
+
+class _DropPaddedDecodeWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "strongly recommend passing in an `attention_mask`" not in record.getMessage()
+
+
+_PADDED_DECODE_WARNING = _DropPaddedDecodeWarning()
 
 
 def _is_oom(err: BaseException) -> bool:
@@ -306,9 +315,20 @@ class LMPolicy:
         return kwargs
 
     def _generate(self, input_ids, attention_mask, *, num_return_sequences: int, **kwargs):
-        """One ``model.generate`` call; returns ``[B * num_return_sequences, L]`` ids (prompt included)."""
-        out = self.model.generate(input_ids=input_ids, attention_mask=attention_mask,
-                                  num_return_sequences=num_return_sequences, **kwargs)
+        """One ``model.generate`` call; returns ``[B * num_return_sequences, L]`` ids (prompt included).
+
+        Inside ``generate``, decode steps feed the pad token to rows that already finished and
+        transformers then warns "We strongly recommend passing in an `attention_mask`". Those rows'
+        later tokens are discarded (cut after EOS), so the warning is spurious here; that one
+        message is filtered, only during this call.
+        """
+        log = logging.getLogger("transformers.modeling_utils")
+        log.addFilter(_PADDED_DECODE_WARNING)
+        try:
+            out = self.model.generate(input_ids=input_ids, attention_mask=attention_mask,
+                                      num_return_sequences=num_return_sequences, **kwargs)
+        finally:
+            log.removeFilter(_PADDED_DECODE_WARNING)
         return out if isinstance(out, torch.Tensor) else out.sequences
 
     def _retry_on_oom(self, fn: Callable[[int], Any], size: int, state: dict) -> Any:
