@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -157,6 +156,23 @@ def _draw_adaptive_draws(rows, config):
     return fig
 
 
+def _plot_m_star_by_algorithm(ax, rows, config, *, x_key, xs_all, styles, xlabel, not_reached):
+    """One m* series per algorithm of ``config`` against ``x_key`` (target err_δ = 0); an algorithm
+    that misses the target at some x says so in its label (``not_reached(alg, missing)`` gives the
+    text) rather than dropping the point silently."""
+    for alg in config.algorithms:
+        tabs = engine.tables_from_rows(rows, x_key=x_key, budget_key="budget", eps=0.0, where={"algorithm": alg})
+        xs = [x for x in xs_all if x in tabs]
+        stars = [engine.m_star(*tabs[x], rho=config.rho) for x in xs]
+        color, marker, label = styles[alg]
+        missing = [x for x, st in zip(xs, stars) if not np.isfinite(st["m_star"])]
+        if missing:
+            label += f" ({not_reached(alg, missing)})"
+        plotting.plot_m_star(ax, xs, stars, label=label, color=color, marker=marker, xlabel=xlabel)
+        if len(missing) < len(xs):
+            ax.plot(xs, [st["m_star"] for st in stars], color=color, lw=1, alpha=0.6)
+
+
 def _draw_separation(rows, config):
     from sharpsim.coefficients import coverage
 
@@ -164,17 +180,13 @@ def _draw_separation(rows, config):
     ds = list(config.ds)
     styles = {"sft": ("C0", "o", "SFT-Sharpening"), "rlhf": ("C2", "^", "RLHF-Sharpening (offline Eq 8)"),
               "xpo": ("C3", "s", f"XPO ($\\alpha$={config.alpha:g})")}
-    for alg in config.algorithms:
-        tabs = engine.tables_from_rows(rows, x_key="d", budget_key="budget", eps=0.0, where={"algorithm": alg})
-        xs = [d for d in ds if d in tabs]
-        stars = [engine.m_star(*tabs[d], rho=config.rho) for d in xs]
-        color, marker, label = styles[alg]
-        missing = [d for d, st in zip(xs, stars) if not np.isfinite(st["m_star"])]
-        if missing:  # say so rather than drop the point silently
-            top = max(separation.budgets(config, d, alg)[-1] for d in missing)
-            label += f" (not reached at d={', '.join(map(str, missing))} within budget {top})"
-        plotting.plot_m_star(ax, xs, stars, label=label, color=color, marker=marker, xlabel="dimension d")
-        ax.plot(xs, [s["m_star"] for s in stars], color=color, lw=1, alpha=0.6)
+
+    def not_reached(alg, missing):
+        top = max(separation.budgets(config, d, alg)[-1] for d in missing)
+        return f"not reached at d={', '.join(map(str, missing))} within budget {top}"
+
+    _plot_m_star_by_algorithm(ax, rows, config, x_key="d", xs_all=ds, styles=styles, xlabel="dimension d",
+                              not_reached=not_reached)
     covs = [coverage(separation.setup(config, d)[0]) for d in ds]
     ax.plot(ds, covs, color="k", ls=":", lw=1.1, label="$C_{cov}(d)$ (measured; SFT needs $\\gtrsim C_{cov}$ draws)")
     ax.plot(ds, ds, color="k", ls="--", lw=1.1, label="$d$ (poly(d) reference)")
@@ -193,21 +205,14 @@ def _draw_exploration(rows, config):
     styles = {"rlhf": ("C2", "^", "RLHF-Sharpening (offline Eq 8)"),
               "xpo": ("C3", "s", f"XPO ($\\alpha$={config.alpha:g})"),
               "online": ("C7", "x", "online Eq 8 without optimism ($\\alpha$=0)")}
-    for alg in config.algorithms:
-        tabs = engine.tables_from_rows(rows, x_key="size", budget_key="budget", eps=0.0, where={"algorithm": alg})
-        xs = [s for s in sizes if s in tabs]
-        stars = [engine.m_star(*tabs[s], rho=config.rho) for s in xs]
-        color, marker, label = styles[alg]
-        missing = [s for s, st in zip(xs, stars) if not np.isfinite(st["m_star"])]
-        if missing:  # say so rather than drop the point silently
-            top = 2 * exploration.budgets(config, alg)[-1]
-            label += f" (not reached at |Y|={', '.join(map(str, missing))} within m = {top})"
-        plotting.plot_m_star(ax, xs, stars, label=label, color=color, marker=marker, xlabel="|Y|")
-        if len(missing) < len(xs):
-            ax.plot(xs, [s["m_star"] for s in stars], color=color, lw=1, alpha=0.6)
-    ref = [2 * math.ceil(math.log(config.rho) / math.log1p(-1 / float(rows_cov)))
-           for rows_cov in (next(r["coverage"] for r in rows if r["size"] == s) for s in sizes)]
-    ax.plot(sizes, ref, color="k", ls=":", lw=1.1,
+
+    def not_reached(alg, missing):
+        return (f"not reached at |Y|={', '.join(map(str, missing))} within "
+                f"m = {2 * exploration.budgets(config, alg)[-1]}")
+
+    _plot_m_star_by_algorithm(ax, rows, config, x_key="size", xs_all=sizes, styles=styles, xlabel="|Y|",
+                              not_reached=not_reached)
+    ax.plot(sizes, [exploration.offline_queries_needed(config, s) for s in sizes], color="k", ls=":", lw=1.1,
             label="offline needs $y^*$ drawn w.p. $1-\\rho$: $m \\approx C_{cov}\\ln(1/\\rho)$")
     ax.set_xscale("log")
     ax.set_yscale("log")

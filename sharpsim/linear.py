@@ -32,6 +32,24 @@ from sharpsim.policies.tabular import _float
 FEATURE_NORM_ATOL = 1e-9
 
 
+def check_features(features, *, ndim: int, source: str) -> np.ndarray:
+    """``features`` as a float array with ``ndim`` axes, non-empty, finite, every vector (last
+    axis) of norm ``<= 1`` up to ``FEATURE_NORM_ATOL``; one clear ``ValueError`` otherwise (no
+    silent normalisation). ``source`` names the definition in the message."""
+    arr = v.as_float_array("features", features, ndim=ndim)
+    if arr.size == 0:
+        raise ValueError(f"`features` must be non-empty; got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("`features` must contain only finite numbers (found NaN or inf)")
+    worst = float(np.linalg.norm(arr, axis=-1).max())
+    if worst > 1.0 + FEATURE_NORM_ATOL:
+        raise ValueError(
+            f"`features` must have norm <= 1 ({source}); the largest is {worst:.6g}: divide them "
+            f"by their largest norm (and scale `radius` up by it to keep the same class)"
+        )
+    return arr
+
+
 def _project(theta, radius):
     norm = jnp.linalg.norm(theta)
     return jnp.where(norm > radius, theta * (radius / jnp.maximum(norm, 1e-300)), theta)
@@ -58,18 +76,7 @@ class LinearSoftmaxClass:
     """
 
     def __init__(self, features, radius: float):
-        arr = v.as_float_array("features", features, ndim=3)
-        if arr.size == 0:
-            raise ValueError(f"`features` must be non-empty; got shape {arr.shape}")
-        if not np.all(np.isfinite(arr)):
-            raise ValueError("`features` must contain only finite numbers (found NaN or inf)")
-        worst = float(np.linalg.norm(arr, axis=-1).max())
-        if worst > 1.0 + FEATURE_NORM_ATOL:
-            raise ValueError(
-                f"`features` must have norm <= 1 (Def J.3); the largest is {worst:.6g}: divide them "
-                f"by their largest norm (and scale `radius` up by it to keep the same class)"
-            )
-        self.features = jnp.asarray(arr, dtype=_float())
+        self.features = jnp.asarray(check_features(features, ndim=3, source="Def J.3"), dtype=_float())
         self.radius = v.check_positive("radius", radius)
 
     # ------------------------------------------------------------------------ basics

@@ -41,13 +41,12 @@ import math
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 from sharpsim import _config
 from sharpsim import _validation as v
 from sharpsim._optim import projected_fista
-from sharpsim.linear import FEATURE_NORM_ATOL
+from sharpsim.linear import check_features
 from sharpsim.policies import AutoregressivePolicy, TabularPolicy
 from sharpsim.policies.autoregressive import _infer_context_length
 from sharpsim.policies.tabular import _float
@@ -80,17 +79,7 @@ class AutoregressiveLinearSoftmaxClass:
     """
 
     def __init__(self, features, radius: float, *, context_length: int | None = None):
-        arr = v.as_float_array("features", features, ndim=5)
-        if arr.size == 0:
-            raise ValueError(f"`features` must be non-empty; got shape {arr.shape}")
-        if not np.all(np.isfinite(arr)):
-            raise ValueError("`features` must contain only finite numbers (found NaN or inf)")
-        worst = float(np.linalg.norm(arr, axis=-1).max())
-        if worst > 1.0 + FEATURE_NORM_ATOL:
-            raise ValueError(
-                f"`features` must have norm <= 1 (Eq 11 / Def J.3); the largest is {worst:.6g}: divide them "
-                f"by their largest norm (and scale `radius` up by it to keep the same class)"
-            )
+        arr = check_features(features, ndim=5, source="Eq 11 / Def J.3")
         self.context_length = _infer_context_length(arr.shape[:4], context_length)
         self.features = jnp.asarray(arr, dtype=_float())
         self.radius = v.check_positive("radius", radius)

@@ -37,26 +37,32 @@ _NOT_CONFIG = ("out", "device", "no_progress", "overwrite", "chunk_prompts", "n_
                "confidence", "rewards", "k", "lm_command", "command", "_unavailable")
 
 
-def configure(parser: argparse.ArgumentParser, name: str) -> None:
-    """Add the arguments of ``sharpsim lm bon`` (``name="bon"``) or ``sharpsim lm passk`` to ``parser``."""
-    if name not in ("bon", "passk"):
-        raise ValueError(f"name must be 'bon' or 'passk', got {name!r}")
+def add_run_arguments(parser: argparse.ArgumentParser, *, seed_help: str) -> None:
+    """The arguments every ``sharpsim lm`` run command shares (model, task, prompts, output, seeds,
+    device, progress, overwrite); ``bon``/``passk`` and ``sft``/``rlhf``/``xpo`` add their own."""
     parser.add_argument("--model", required=True, metavar="DIR", help="local model directory (from_pretrained)")
     parser.add_argument("--task", required=True, metavar="NAME",
                         help="task: arithmetic, prontoqa, game24, jsonl (with --task-option path=FILE)")
     parser.add_argument("--task-option", action="append", default=[], metavar="KEY=VALUE",
                         help="a task option, e.g. steps=3 (repeatable; integers are passed as ints)")
     parser.add_argument("--n-prompts", type=int, required=True, metavar="K", help="number of task prompts")
-    parser.add_argument("--N", type=int, required=True, help="draws per prompt (N_max)")
     parser.add_argument("--out", required=True, metavar="DIR", help="run directory (resumed if it exists)")
-    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1)")
-    parser.add_argument("--top-p", type=float, default=1.0, help="nucleus mass in (0, 1] (default 1: off)")
     parser.add_argument("--max-new-tokens", type=int, default=64, help="cap on response tokens (default 64)")
-    parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help=seed_help)
     parser.add_argument("--data-seed", type=int, default=0, help="seed of the task's examples (default 0)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.add_argument("--overwrite", action="store_true", help="delete an existing run in --out first")
+
+
+def configure(parser: argparse.ArgumentParser, name: str) -> None:
+    """Add the arguments of ``sharpsim lm bon`` (``name="bon"``) or ``sharpsim lm passk`` to ``parser``."""
+    if name not in ("bon", "passk"):
+        raise ValueError(f"name must be 'bon' or 'passk', got {name!r}")
+    add_run_arguments(parser, seed_help="sampling seed (default 0)")
+    parser.add_argument("--N", type=int, required=True, help="draws per prompt (N_max)")
+    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1)")
+    parser.add_argument("--top-p", type=float, default=1.0, help="nucleus mass in (0, 1] (default 1: off)")
     parser.add_argument("--chunk-prompts", type=int, default=8,
                         help="prompts sampled between two writes to disk (default 8)")
     parser.add_argument("--confidence", type=float, default=0.95, help="bootstrap interval level (default 0.95)")

@@ -44,6 +44,8 @@ import json
 import math
 from pathlib import Path
 
+from sharpsim.bridge.cli_infer import add_run_arguments
+
 COMMANDS = ("sft", "rlhf", "xpo")
 
 #: arguments that do not change results (left out of the run config so that they may differ on resume)
@@ -54,24 +56,12 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     """Add the arguments of ``sharpsim lm <name>`` (``name`` in ``sft, rlhf, xpo``) to ``parser``."""
     if name not in COMMANDS:
         raise ValueError(f"name must be one of {', '.join(COMMANDS)}, got {name!r}")
-    parser.add_argument("--model", required=True, metavar="DIR", help="local model directory (from_pretrained)")
-    parser.add_argument("--task", required=True, metavar="NAME",
-                        help="task: arithmetic, prontoqa, game24, jsonl (with --task-option path=FILE)")
-    parser.add_argument("--task-option", action="append", default=[], metavar="KEY=VALUE",
-                        help="a task option, e.g. steps=3 (repeatable; integers are passed as ints)")
-    parser.add_argument("--n-prompts", type=int, required=True, metavar="K", help="number of task prompts")
-    parser.add_argument("--out", required=True, metavar="DIR", help="run directory (resumed if it exists)")
+    add_run_arguments(parser, seed_help="sampling and training seed (default 0)")
     parser.add_argument("--lora-rank", type=int, default=8, help="LoRA rank (default 8)")
     parser.add_argument("--lr", type=float, default=3e-4, help="AdamW learning rate (default 3e-4)")
     parser.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay (default 0)")
     parser.add_argument("--grad-clip", type=float, default=0.1 if name == "sft" else 1.0,
                         help="gradient-norm clip (default 0.1 for sft as in the paper, 1 otherwise)")
-    parser.add_argument("--max-new-tokens", type=int, default=64, help="cap on response tokens (default 64)")
-    parser.add_argument("--seed", type=int, default=0, help="sampling and training seed (default 0)")
-    parser.add_argument("--data-seed", type=int, default=0, help="seed of the task's examples (default 0)")
-    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)")
-    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    parser.add_argument("--overwrite", action="store_true", help="delete an existing run in --out first")
     if name in ("sft", "rlhf"):
         parser.add_argument("--epochs", type=int, default=30 if name == "sft" else 10,
                             help=f"passes over the data (default {30 if name == 'sft' else 10})")

@@ -120,3 +120,10 @@ def offline_success_probability(config: Config, size: int, n: int) -> float:
     e^{⟨φ(y), θ̂⟩}) < 1/2`` (the commons include ``±e_i``, whose weights sum to at least 2)."""
     p = 1.0 / float(coverage(setup(config, size)[0]))
     return 1.0 - math.exp(2 * n * math.log1p(-p))
+
+
+def offline_queries_needed(config: Config, size: int) -> int:
+    """The fewest queries ``m = 2n`` with :func:`offline_success_probability` ``>= 1 − ρ``:
+    ``2 ⌈ln ρ / ln(1 − π_base(y*))⌉`` (about ``C_cov ln(1/ρ)``), the reference line of the figure."""
+    p = 1.0 / float(coverage(setup(config, size)[0]))
+    return 2 * math.ceil(math.log(config.rho) / math.log1p(-p))
