@@ -22,3 +22,15 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/bridge/" in str(item.fspath).replace(os.sep, "/") and "no_torch" not in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op torch thread for the test (tests share 2 cores with other jobs; one thread is
+    several times faster under load); the previous setting is restored."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -10,19 +10,14 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+from bridge._hand import log_prob_by_hand  # noqa: E402  (tests/ is the import root)
 from sharpsim.bridge import tiny  # noqa: E402
 from sharpsim.bridge.policy import LMPolicy, Samples  # noqa: E402
 
 PROMPTS = ["12+3=", "a", "hello world\n", "x*y"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # tests share 2 cores with other jobs; one intra-op thread is several times faster under load
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 @pytest.fixture(scope="module")
@@ -33,18 +28,6 @@ def model_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def policy(model_dir):
     return LMPolicy.from_pretrained(model_dir, device="cpu")
-
-
-def _by_hand(model, prompt, response):
-    """Sum of fp64 log p(token | all tokens before it), one unpadded forward pass per response token."""
-    total = 0.0
-    ctx = list(prompt)
-    for tok in response:
-        with torch.no_grad():
-            logits = model(input_ids=torch.tensor([ctx])).logits[0, -1].double()
-        total += float(torch.log_softmax(logits, -1)[tok])
-        ctx.append(tok)
-    return total
 
 
 def _argmax_by_hand(model, prompt, steps, eos):
@@ -116,7 +99,7 @@ def test_log_prob_equals_hand_computation(policy):
     got = policy.log_prob(prompts, responses)
     assert got.shape == (3,)
     for k, (p, r) in enumerate(zip(policy.encode_prompts(prompts), policy.encode_responses(responses))):
-        assert math.isclose(got[k], _by_hand(policy.model, p, r), rel_tol=1e-5, abs_tol=1e-4)
+        assert math.isclose(got[k], log_prob_by_hand(policy.model, p, r), rel_tol=1e-5, abs_tol=1e-4)
 
 
 def test_log_prob_ids_drops_tokens_after_eos(policy):
@@ -124,7 +107,7 @@ def test_log_prob_ids_drops_tokens_after_eos(policy):
     with_tail = policy.log_prob_ids(p, [[10, 11, 2, 30, 31]])
     without = policy.log_prob_ids(p, [[10, 11, 2]])
     assert with_tail[0] == pytest.approx(without[0], abs=1e-6)
-    assert with_tail[0] == pytest.approx(_by_hand(policy.model, p[0], [10, 11, 2]), abs=1e-4)
+    assert with_tail[0] == pytest.approx(log_prob_by_hand(policy.model, p[0], [10, 11, 2]), abs=1e-4)
 
 
 def test_log_prob_rejects_mismatched_lengths_and_empty_prompt_ids(policy):
@@ -152,7 +135,7 @@ def test_sample_layout_eos_and_scores(policy):
     # the stored log-probs are the teacher-forced ones, by hand
     encoded = policy.encode_prompts(PROMPTS)
     for row in (0, 7, 19):
-        want = _by_hand(policy.model, encoded[s.prompt_index[row]], s.tokens[row])
+        want = log_prob_by_hand(policy.model, encoded[s.prompt_index[row]], s.tokens[row])
         assert math.isclose(s.log_prob[row], want, rel_tol=1e-5, abs_tol=1e-4)
     # ... and equal log_prob of the decoded text wherever text <-> tokens round-trips
     enc = policy.encode_responses(s.text)
@@ -307,10 +290,10 @@ def test_tokenizer_without_pad_or_eos_runs_to_the_cap(policy):
     s = pol.sample(PROMPTS[:2], n=3, max_new_tokens=7, seed=0)
     assert not s.hit_eos.any() and (s.length == 7).all()
     encoded = pol.encode_prompts(PROMPTS[:2])
-    want = _by_hand(policy.model, encoded[s.prompt_index[4]], s.tokens[4])
+    want = log_prob_by_hand(policy.model, encoded[s.prompt_index[4]], s.tokens[4])
     assert math.isclose(s.log_prob[4], want, rel_tol=1e-5, abs_tol=1e-4)
     assert pol.encode_responses(["ab"]) == [[4 + 65, 4 + 66]]  # no EOS to append
-    assert math.isclose(pol.log_prob(["q"], ["ab"])[0], _by_hand(policy.model, [1, 4 + 81], [69, 70]),
+    assert math.isclose(pol.log_prob(["q"], ["ab"])[0], log_prob_by_hand(policy.model, [1, 4 + 81], [69, 70]),
                         rel_tol=1e-5, abs_tol=1e-4)
 
 

@@ -9,6 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+from bridge._hand import log_prob_by_hand  # noqa: E402  (tests/ is the import root)
 from sharpsim.bridge import scoring  # noqa: E402
 
 
@@ -20,18 +21,6 @@ def model():
     return transformers.GPT2LMHeadModel(cfg).eval()
 
 
-def _by_hand(model, prompt, response):
-    """Sum of log p(token | all tokens before it), one unpadded forward pass per response token."""
-    total = 0.0
-    ctx = list(prompt)
-    for tok in response:
-        with torch.no_grad():
-            logits = model(input_ids=torch.tensor([ctx])).logits[0, -1].double()
-        total += float(torch.log_softmax(logits, -1)[tok])
-        ctx.append(tok)
-    return total
-
-
 def test_matches_hand_computation_with_padding(model):
     prompts = [[0, 5, 6], [0], [0, 7, 8, 9, 10]]
     responses = [[3, 4, 1], [11, 12, 3, 5, 6, 1], [4]]
@@ -40,7 +29,7 @@ def test_matches_hand_computation_with_padding(model):
         got = scoring.response_log_probs(model, batch)
     assert got.dtype == torch.float32
     for i, (p, r) in enumerate(zip(prompts, responses)):
-        assert math.isclose(float(got[i]), _by_hand(model, p, r), rel_tol=1e-5, abs_tol=1e-5)
+        assert math.isclose(float(got[i]), log_prob_by_hand(model, p, r), rel_tol=1e-5, abs_tol=1e-5)
 
 
 def test_truncate_at_eos_keeps_the_eos():

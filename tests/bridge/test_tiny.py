@@ -17,13 +17,7 @@ from sharpsim.bridge.policy import LMPolicy  # noqa: E402
 COPY = [(d, d) for d in "0123456789"]  # copy one digit: the response is the prompt
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # tests share 2 cores with other jobs; one intra-op thread is several times faster under load
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 @pytest.fixture(scope="module")
