@@ -205,5 +205,9 @@ def test_prop_e1_and_e2_bad_input():
         maxcut_instance(np.array([[0.0, 1.0], [0.0, 0.0]]))
     with pytest.raises(ValueError, match="square"):
         maxcut_instance(np.zeros((1, 1)))
+    with pytest.raises(ValueError, match="too large"):
+        maxcut_instance(np.ones((19, 19)) - np.eye(19))
     with pytest.raises(ValueError, match="n"):
         prop_e2_instance(2)
+    with pytest.raises(ValueError, match="radius"):
+        prop_e2_instance(5, radius=0.0)
