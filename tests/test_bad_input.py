@@ -1,8 +1,9 @@
-"""Bad input (issue #2, section 9): every invalid argument raises ValueError or TypeError whose
-message names the argument and the constraint it broke; valid edge inputs never give NaN.
+"""Bad input to the top-level modules (policies, laws, coefficients, oracle, bounds): every invalid
+argument raises ValueError or TypeError whose message names the argument and the constraint it
+broke; valid edge inputs never give NaN.
 
-One test per row of section 9 (parametrised over the public entry points that take the
-argument), plus a no-NaN sweep over valid edge cases.
+One test per kind of bad argument (parametrised over the public entry points that take it), plus
+a no-NaN sweep over valid edge cases.
 """
 
 from __future__ import annotations
@@ -100,17 +101,6 @@ def test_non_numeric_and_empty_tables_raise():
         problems.from_probs([0.2, 0.3, 0.5])
     with pytest.raises(ValueError, match=r"`probs` must be non-empty"):
         TabularPolicy.from_probs(np.zeros((2, 0)))
-
-
-# =========================================================== shapes: prompts vs policies
-def test_prompt_probs_length_must_match_policy():
-    with pytest.raises(ValueError, match=r"`prompt_probs` has 3 entries but the policy has 2 prompts"):
-        problems.from_probs(GOOD, [0.2, 0.3, 0.5])
-    ar = AutoregressivePolicy.from_conditionals(np.full((2, 2, 2, 2), 0.5))
-    with pytest.raises(ValueError, match=r"`prompt_probs` has 1 entries but the policy has 2 prompts"):
-        problems.from_policy(ar, [1.0])
-    with pytest.raises(ValueError, match=r"`prompt_probs` must have 1 dimension\(s\)"):
-        problems.from_probs(GOOD, [[0.5, 0.5]])
 
 
 WRONG_SHAPES = [
@@ -281,50 +271,6 @@ def test_non_numeric_level_is_a_type_error(pr):
         ss.sharpening_error(pr, GOOD, delta=[0.1, 0.2])
 
 
-# ============================================================ coverage < 1 or infeasible
-@pytest.mark.parametrize("coverage", [0.5, 0.0, -2.0, 50.0, 10.0])
-def test_with_coverage_infeasible_states_the_range(coverage):
-    # |Y| = 10, one arg-max, margin 0: feasible range [1, 1 + 9/(1 + 1e-6)] = [1, 9.999991]
-    with pytest.raises(
-        ValueError, match=r"`coverage` = .* is infeasible .*the feasible range is \[1, 9\.999991"
-    ):
-        problems.with_coverage(KEY, 3, 10, coverage)
-
-
-def test_with_coverage_infeasible_with_margin_and_ties_states_the_range():
-    # |Y| = 50, k = 2, margin 0.3: 1 + 48 / (2 · 1.3) = 19.4615...
-    with pytest.raises(
-        ValueError, match=r"num_argmax = 2 and margin = 0\.3: the feasible range is \[1, 19\.4615"
-    ):
-        problems.with_coverage(KEY, 3, 50, 20.0, margin=0.3, num_argmax=2)
-
-
-@pytest.mark.parametrize("coverage", [0.5, 9.0])
-def test_planted_autoregressive_infeasible_states_the_range(coverage):
-    # V = 2, H = 3: ((2 + g)/(1 + g))^3 with g = 1e-6 (1 + 1e-9): 7.999988...
-    with pytest.raises(
-        ValueError, match=r"`coverage` = .* is infeasible .*the feasible range is \[1, 7\.99998"
-    ):
-        problems.planted_autoregressive(KEY, 2, 2, 3, coverage)
-
-
-def test_other_bad_constructor_arguments():
-    with pytest.raises(ValueError, match=r"`coverage` must be finite; got nan"):
-        problems.with_coverage(KEY, 2, 5, float("nan"))
-    with pytest.raises(ValueError, match=r"`num_argmax` must be <= num_responses = 5; got 6"):
-        problems.with_coverage(KEY, 2, 5, 1.0, num_argmax=6)
-    with pytest.raises(ValueError, match=r"`margin` must be >= 0; got -0\.1"):
-        problems.with_coverage(KEY, 2, 5, 2.0, margin=-0.1)
-    with pytest.raises(ValueError, match=r"`heterogeneity` must lie in \[0, 1\]; got 1\.5"):
-        problems.with_coverage(KEY, 2, 5, 2.0, heterogeneity=1.5)
-    with pytest.raises(ValueError, match=r"`num_prompts` must be an integer >= 1; got 0"):
-        problems.with_coverage(KEY, 0, 5, 2.0)
-    with pytest.raises(ValueError, match=r"`vocab_size` must be an integer >= 2; got 1"):
-        problems.planted_autoregressive(KEY, 2, 1, 3, 1.0)
-    with pytest.raises(ValueError, match=r"`margin` must be >= 0"):
-        problems.planted_autoregressive(KEY, 2, 2, 3, 2.0, margin=-1.0)
-
-
 # ================================================================== enumeration limit
 def test_enumeration_beyond_the_limit_raises_naming_limit(big_markov):
     msg = r"1 \* 2\*\*30 = 1073741824 entries, above `limit` = 16777216"
@@ -431,3 +377,24 @@ def test_valid_edge_inputs_never_give_nan(name):
     for N in (1, 2, 10**15):
         np.testing.assert_allclose(arrays[f"bon_law_{N}"].sum(), 1.0, rtol=1e-12)
     assert scalars["success"] == pytest.approx(1.0, rel=1e-12)
+
+
+def test_evaluate_rejects_out_of_range_prompts_and_responses():
+    problem = problems.from_probs([[0.5, 0.5], [0.9, 0.1]])
+    good = oracle.evaluate(problem, np.array([0, 1]), np.array([[1], [0]]))
+    assert good.num_queries == 2
+    with pytest.raises(ValueError, match=r"`prompts` must lie in \[0, 2\)"):
+        oracle.evaluate(problem, np.array([5]), np.array([0]))
+    with pytest.raises(ValueError, match=r"`responses` must lie in \[0, 2\)"):
+        oracle.evaluate(problem, np.array([0]), np.array([7]))
+    with pytest.raises(TypeError, match="`responses` must hold integer indices"):
+        oracle.evaluate(problem, np.array([0]), np.array([0.5]))
+
+
+def test_evaluate_checks_sequence_shape_and_tokens():
+    problem = problems.prop31_tightness()  # V = 2, H = 2
+    assert oracle.evaluate(problem, np.array([0]), np.array([[1, 0]])).num_queries == 1
+    with pytest.raises(ValueError, match="horizon = 2"):
+        oracle.evaluate(problem, np.array([0]), np.array([[1, 0, 0]]))
+    with pytest.raises(ValueError, match=r"`responses` must lie in \[0, 2\)"):
+        oracle.evaluate(problem, np.array([0]), np.array([[3, 0]]))

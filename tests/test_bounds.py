@@ -1,5 +1,6 @@
-"""The bound functions of sharpsim.bounds (issue 3, section 3): Thm 3.1/3.1′/D.2 (lower bounds),
-Thm 4.1/4.1′ (SFT-Sharpening), Thm D.1 (adaptive), Lemma I.1.
+"""The bound functions of sharpsim.bounds: Thm 3.1/3.1′/D.2 (lower bounds), Thm 4.1/4.1′
+(SFT-Sharpening), Thm D.1 (adaptive), Lemma I.1, Thm 4.2/J.2 (RLHF-Sharpening), Thm 4.3/J.3
+(XPO) and the XPO step size α.
 
 Each value is worked out by hand in the test (the arithmetic is written next to it); then
 monotonicity, the exponents in ε, linear scaling in every exposed constant, and errors on
@@ -229,3 +230,101 @@ def test_non_numeric_arguments_raise_type_error():
         bounds.sft_lower_bound(2, 10, "small")
     with pytest.raises(TypeError, match=r"`C` must be a scalar"):
         bounds.sft_lower_bound([2, 3], 10, 0.1)
+
+
+def test_xpo_alpha_formula_and_bad_input():
+    got = bounds.xpo_alpha(0.1, r_max=2.0, v_max=3.0, log_covering=5.0, sec=4.0, T=10, rho=0.1)
+    assert math.isclose(got, 0.1 / 5.0 * math.sqrt((math.log(200.0) + 5.0) / 40.0), rel_tol=1e-12)
+    with pytest.raises(ValueError, match="beta"):
+        bounds.xpo_alpha(0.0, r_max=2.0, v_max=3.0, log_covering=5.0, sec=4.0, T=10, rho=0.1)
+    with pytest.raises(ValueError, match="T"):
+        bounds.xpo_alpha(0.1, r_max=2.0, v_max=3.0, log_covering=5.0, sec=4.0, T=0, rho=0.1)
+
+
+def test_rlhf_upper_bound_by_hand():
+    # C_conc = 4, C_loss = 10, log|Π| = 3, ε = 0.1, γ = 0.5, δ = 0.2, ρ = 0.05
+    log_term = math.log(10) + 3 + math.log(20)
+    expected = 4 * log_term**3 / (0.5**2 * 0.2**2 * 0.1**2)
+    got = bounds.rlhf_upper_bound(4, 10, 3, 0.1, margin=0.5, delta=0.2, rho=0.05)
+    assert got == pytest.approx(expected, rel=1e-12)
+    assert bounds.rlhf_upper_bound(4, 10, 3, 0.1, margin=0.5, delta=0.2, rho=0.05, constant=3) == pytest.approx(3 * expected)
+    # halving ε quadruples m; halving γ quadruples m
+    assert bounds.rlhf_upper_bound(4, 10, 3, 0.05, margin=0.5, delta=0.2, rho=0.05) == pytest.approx(4 * expected)
+    assert bounds.rlhf_upper_bound(4, 10, 3, 0.1, margin=0.25, delta=0.2, rho=0.05) == pytest.approx(4 * expected)
+
+
+def test_rlhf_error_bound_by_hand():
+    log_term = math.log(2) + 1 + math.log(10)
+    inner = math.sqrt(3 * log_term**3 / 100) + 0.01 * math.log(3) + 0.4
+    got = bounds.rlhf_error_bound(3, 2, 1, n=100, beta=0.01, margin=0.4, delta=0.5, rho=0.1)
+    assert got == pytest.approx(inner / (0.4 * 0.5), rel=1e-12)
+
+
+def test_betas():
+    assert bounds.rlhf_beta(0.5, eps=0.1, delta=0.2) == pytest.approx(0.01)
+    assert bounds.xpo_beta(0.5, 100, delta=0.1) == pytest.approx(0.5 / (2 * math.log(2000)))
+
+
+def test_xpo_bounds_by_hand_and_no_coverage():
+    got = bounds.xpo_upper_bound(5.0, 7.0, 11.0, 1000, 0.1, margin=0.5, delta=0.2, rho=0.05)
+    expected = 25 * 7 * (11 + math.log(20)) * math.log(1000 / 0.2) ** 2 / (0.25 * 0.01 * 0.04)
+    assert got == pytest.approx(expected, rel=1e-12)
+    lin = bounds.xpo_linear_upper_bound(8, 2.0, 5.0, 1000, 0.1, T=99, margin=0.5, delta=0.2, rho=0.05, eps_disc=0.01)
+    sec, log_cov = 8 * math.log(100), 8 * math.log(6 * 2.0 / 0.01)
+    assert lin == pytest.approx(bounds.xpo_upper_bound(5.0, sec, log_cov, 1000, 0.1, margin=0.5, delta=0.2, rho=0.05))
+    # polynomial in d: doubling d at most quadruples the bound (SEC and log N are both linear in d)
+    lin2 = bounds.xpo_linear_upper_bound(16, 2.0, 5.0, 1000, 0.1, T=99, margin=0.5, delta=0.2, rho=0.05, eps_disc=0.01)
+    assert lin2 <= 4 * lin * (1 + 1e-12)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: bounds.rlhf_upper_bound(0.5, 1, 1, 0.1, margin=0.5, delta=0.1, rho=0.1), "`C_conc`"),
+        (lambda: bounds.rlhf_upper_bound(1, 1, 1, 0.1, margin=0.0, delta=0.1, rho=0.1), "`margin`"),
+        (lambda: bounds.rlhf_error_bound(1, 1, 1, n=10, beta=0.0, margin=0.5, delta=0.1, rho=0.1), "`beta`"),
+        (lambda: bounds.xpo_upper_bound(1, 1, 1, 10, 1.5, margin=0.5, delta=0.1, rho=0.1), "`eps`"),
+        (lambda: bounds.xpo_beta(0.5, 0, delta=0.1), "`num_responses`"),
+        (lambda: bounds.xpo_linear_upper_bound(0, 1, 1, 10, 0.1, T=1, margin=0.5, delta=0.1, rho=0.1), "`dim`"),
+    ],
+)
+def test_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+# ============================================================ ε, δ, ρ outside (0, 1)
+OUTSIDE = [0.0, 1.0, -0.1, 1.5]
+
+BOUND_CALLS = {
+    # name of the argument -> calls with that argument set to `value`
+    "eps": [
+        lambda e: bounds.sft_lower_bound(2, 3, e),
+        lambda e: bounds.sft_lower_bound(2, 3, e, adaptive=True),
+        lambda e: bounds.sft_upper_bound(2, 3, e, delta=0.1, rho=0.1),
+        lambda e: bounds.sft_prescription(2, 3, e, delta=0.1, rho=0.1),
+        lambda e: bounds.adaptive_sft_upper_bound(2, 3, e, delta=0.1, rho=0.1),
+    ],
+    "delta": [
+        lambda d: bounds.sft_upper_bound(2, 3, 0.1, delta=d, rho=0.1),
+        lambda d: bounds.sft_prescription(2, 3, 0.1, delta=d, rho=0.1),
+        lambda d: bounds.sft_error_bound(2, 3, n=10, N_star=5, delta=d, rho=0.1),
+        lambda d: bounds.adaptive_sft_upper_bound(2, 3, 0.1, delta=d, rho=0.1),
+        lambda d: bounds.adaptive_sft_error_bound(3, n=10, delta=d, rho=0.1),
+    ],
+    "rho": [
+        lambda r: bounds.sft_upper_bound(2, 3, 0.1, delta=0.1, rho=r),
+        lambda r: bounds.sft_prescription(2, 3, 0.1, delta=0.1, rho=r),
+        lambda r: bounds.sft_error_bound(2, 3, n=10, N_star=5, delta=0.1, rho=r),
+        lambda r: bounds.adaptive_sft_upper_bound(2, 3, 0.1, delta=0.1, rho=r),
+        lambda r: bounds.adaptive_sft_error_bound(3, n=10, delta=0.1, rho=r),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(BOUND_CALLS))
+@pytest.mark.parametrize("value", OUTSIDE)
+def test_levels_outside_open_unit_interval_in_bounds(name, value):
+    for call in BOUND_CALLS[name]:
+        with pytest.raises(ValueError, match=rf"`{name}` must lie in \(0, 1\); got {value}"):
+            call(value)

@@ -72,3 +72,12 @@ def test_complexity_unknown_algorithm_is_a_clean_error(capsys):
         cli.main(["complexity", "--algorithm", "nope"])
     assert exc.value.code == 2
     assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def test_unknown_cli_command_and_benchmark(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["nope"])
+    assert info.value.code == 2
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+    assert cli.main(["bench", "nope"]) == 2
+    assert "unknown benchmark 'nope'; available:" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Unit tests for sharpsim.coefficients (THEORY.md §3).
+"""Unit tests for sharpsim.coefficients (Eq 6 and its variants; theory/eq6_coverage.md).
 
 Tiny tables whose coefficients are worked out by hand in the test (the arithmetic is written
 out), high-precision cases checked against closed forms in ``decimal`` arithmetic (50 digits),

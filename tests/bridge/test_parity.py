@@ -1,4 +1,4 @@
-"""Parity of the LM bridge with the JAX core on a one-token LM (issue 5 §3).
+"""Parity of the LM bridge with the JAX core on a one-token LM.
 
 A tiny random GPT-2 is a one-token LM when responses are single vocabulary tokens (H = 1): its
 next-token distribution after each of X prompts is a table ``[X, V]``. We read that table with a

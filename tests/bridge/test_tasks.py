@@ -1,4 +1,4 @@
-"""Tasks without downloads (issue 5 §4): generators, exact checkers, the safe Game-of-24 parser, the
+"""Tasks without downloads: generators, exact checkers, the safe Game-of-24 parser, the
 JSONL loader, the registry, and their bad-input rows ("unknown task", "JSONL rows missing fields").
 
 Expected values are computed here independently of ``sharpsim.bridge.tasks``: arithmetic by Python's

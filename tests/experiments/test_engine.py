@@ -1,4 +1,4 @@
-"""The sample-complexity engine (issue 3, section 4): sharpsim.experiments.engine and the
+"""The sample-complexity engine (theory/sample_complexity_engine.md): sharpsim.experiments.engine and the
 resumable sweep runner sharpsim.experiments._runner.
 
 Success tables are hand-made or come from toy trials whose outcome is a known function of

@@ -1,4 +1,4 @@
-"""Adaptive sampling (App D, Lemma I.1) and adaptive SFT-Sharpening (issue 3, section 2).
+"""Adaptive sampling (App D, Lemma I.1) and adaptive SFT-Sharpening (Thm D.1).
 
 References written here, independent of sharpsim:
 
@@ -284,7 +284,7 @@ def test_several_prompts_each_follow_their_own_law():
 @pytest.mark.parametrize(
     "p_star,size,mu,k",
     [
-        (1 / 4, 4, 2.0, 8),  # the issue's boundary case: k P* = μ exactly at k = 8
+        (1 / 4, 4, 2.0, 8),  # the boundary case: k P* = μ exactly at k = 8
         (1 / 3, 3, 1.0, 3),  # 3 · (1/3) rounds to 1 - 1e-16 in float64
         (1 / 10, 10, 1.0, 10),
         (1 / 2, 2, 0.5, 1),  # stops at the first draw: 1 · 1/2 = μ

@@ -1,7 +1,7 @@
-"""The App H lower-bound family (issue 3, section 3): sharpsim.problems.lower_bound_family.
+"""The App H lower-bound family (App H, Thm 3.1): sharpsim.problems.lower_bound_family.
 
 Property tests over (d, C, ε, p) drawn by hypothesis; all checks are exact (no statistics).
-Expected values are written from App H's definitions (THEORY.md §6), never from sharpsim.
+Expected values are written from App H's definitions, never from sharpsim.
 
 Constant bound on the coverage (derived here, stated in the test). With
 ``M = max(3, ⌈1 + C ε^{-1/p}⌉)``, ``C >= 1`` and ``ε < 1/16`` (so ``C ε^{-1/p} > 1``):

@@ -9,7 +9,6 @@ import pytest
 
 import sharpsim as ss
 from sharpsim import classes, oracle, problems
-from sharpsim.algorithms import rlhf_sharpening
 
 
 def _empirical_loss(log_table, t, beta):
@@ -79,13 +78,3 @@ def test_tabular_regression_minimum_norm_on_an_incomplete_graph():
     theta = np.array([diff / 2, -diff / 2, 0.0])
     np.testing.assert_allclose(lp[0], theta - np.log(np.exp(theta).sum()), atol=1e-12)
     np.testing.assert_allclose(np.exp(lp[1]), np.full(3, 1 / 3), atol=1e-12)
-
-
-def test_rlhf_with_tabular_and_finite_classes(setup):
-    problem, _, _ = setup
-    beta = 0.3
-    result = rlhf_sharpening(jax.random.key(3), problem, classes.TabularClass(), n=200, beta=beta)
-    assert int(result.num_queries) == 400
-    assert float(result.error) == ss.sharpening_error(problem, result.policy, delta=0.1)
-    with pytest.raises(ValueError, match="`model_class` has"):
-        rlhf_sharpening(jax.random.key(3), problem, classes.TabularClass(2, 5), n=10, beta=beta)

@@ -1,4 +1,4 @@
-"""SFT-Sharpening (issue 3, section 2): sharpsim.algorithms.sft_sharpening.
+"""SFT-Sharpening (Sec 4.1, Thm 4.1): sharpsim.algorithms.sft_sharpening.
 
 Query counts are exact; the exact O(log|Y|) and the literal N-draw paths are compared with
 each other (two-sample chi-square) and with the hand/NumPy BoN law (chi-square goodness of
@@ -13,8 +13,8 @@ import jax
 import numpy as np
 import pytest
 from _stats import chi_square_pvalue
+from classes._reference import np_bon_law, np_loglik
 from scipy import stats
-from test_classes import np_bon_law, np_loglik
 
 import sharpsim as ss
 from sharpsim import classes, problems

@@ -1,4 +1,4 @@
-"""Property tests for Prop 3.1 (greedy decoding) and its tightness instance (issue 2, §7).
+"""Property tests for Prop 3.1 (greedy decoding) and its tightness instance.
 
 Prop 3.1: if an autoregressive π has a unique sequence arg-max y*(x) with π(y*(x)|x) > 1/2,
 token-wise greedy decoding returns y*(x). Tight: ``problems.prop31_tightness`` gives

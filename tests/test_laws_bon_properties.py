@@ -1,4 +1,4 @@
-"""Property tests for the best-of-N law, its samplers and Prop C.1 (issue 2, section 7).
+"""Property tests for the best-of-N law, its samplers and Prop C.1.
 
 Expected values come from slow NumPy references written here (enumeration of all |Y|^N
 draws), from the theorems themselves (Prop C.1's ``1 - ρ``), or from Monte Carlo draws of
@@ -148,7 +148,7 @@ def test_bon_mass_on_argmax_is_non_decreasing_in_N(problem):
     per_prompt = np.stack([np.bincount(mask.nonzero()[0], weights=m, minlength=mask.shape[0]) for m in mass])
     # non-decreasing up to float64 rounding (4 ulps of 1)
     assert np.all(np.diff(per_prompt, axis=0) >= -1e-15 * 4), per_prompt
-    # and BoN_N mass on y* is exactly 1 - (1 - π(y*))^N (THEORY.md §5, at the top level)
+    # and BoN_N mass on y* is exactly 1 - (1 - π(y*))^N (theory/bon_law.md, at the top level)
     base_mass = np.where(mask, np.asarray(problem.probs), 0.0).sum(axis=1)
     for N, row in zip(Ns[:6], per_prompt[:6]):
         np.testing.assert_allclose(row, 1.0 - (1.0 - base_mass) ** N, rtol=1e-12, atol=1e-14)

@@ -4,7 +4,6 @@ returned probability tables (never with sharpsim.coefficients)."""
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import jax
@@ -13,84 +12,9 @@ import numpy as np
 import pytest
 
 import sharpsim
+from problems._reference import ar_joint, np_argmax_mask, np_coverage, np_margin
 from sharpsim import problems
-from sharpsim.policies import AutoregressivePolicy, TabularPolicy
-from sharpsim.problems import Problem
-
-TIE = 1e-9  # the documented TIE_RTOL
-
-
-def np_argmax_mask(probs):
-    probs = np.asarray(probs)
-    return probs >= (1 - TIE) * probs.max(axis=1, keepdims=True)
-
-
-def np_coverage(probs, mu):
-    """E_μ[1/π(y*(x)|x)] over the support of μ, by a plain loop."""
-    probs, mu = np.asarray(probs), np.asarray(mu)
-    mask = np_argmax_mask(probs)
-    total = 0.0
-    for x in range(probs.shape[0]):
-        if mu[x] > 0:
-            total += mu[x] / probs[x][mask[x]].sum()
-    return total
-
-
-def np_margin(probs, mu):
-    probs, mu = np.asarray(probs), np.asarray(mu)
-    mask = np_argmax_mask(probs)
-    best = np.inf
-    for x in range(probs.shape[0]):
-        if mu[x] > 0 and (~mask[x]).any():
-            second = probs[x][~mask[x]].max()
-            if second > 0:
-                best = min(best, probs[x].max() / second - 1)
-    return best
-
-
-def ar_joint(problem):
-    """Joint law [X, V^H] of an autoregressive problem, multiplied out by loops."""
-    pol = problem.base
-    tables = np.exp(np.asarray(pol.log_tables))
-    H, X, _, V = tables.shape
-    k = pol.context_length
-    out = np.empty((X, V**H))
-    for x in range(X):
-        for i, s in enumerate(itertools.product(range(V), repeat=H)):
-            p = 1.0
-            for h in range(H):
-                ctx = 0
-                for prev in s[max(0, h - k) : h]:
-                    ctx = ctx * V + prev
-                p *= tables[h, x, ctx, s[h]]
-            out[x, i] = p
-    return out
-
-
-# ============================================================================ from_probs
-def test_from_probs_default_mu_is_uniform():
-    pr = problems.from_probs([[0.5, 0.5], [1.0, 0.0], [0.2, 0.8]])
-    assert isinstance(pr, Problem) and isinstance(pr.base, TabularPolicy)
-    np.testing.assert_allclose(np.asarray(pr.prompt_probs), [1 / 3, 1 / 3, 1 / 3], rtol=1e-15)
-    np.testing.assert_allclose(np.asarray(pr.probs), [[0.5, 0.5], [1.0, 0.0], [0.2, 0.8]], rtol=1e-15)
-    assert pr.num_prompts == 3 and pr.num_responses == 2
-    assert np.asarray(pr.prompt_probs).dtype == np.float64
-
-
-def test_from_probs_keeps_given_mu_with_zero_mass_prompts():
-    pr = problems.from_probs([[0.5, 0.5], [1.0, 0.0], [0.2, 0.8]], [0.25, 0.0, 0.75])
-    np.testing.assert_allclose(np.asarray(pr.prompt_probs), [0.25, 0.0, 0.75], rtol=1e-15)
-
-
-def test_from_policy_wraps_both_kinds():
-    tab = TabularPolicy.from_probs([[0.3, 0.7]])
-    assert problems.from_policy(tab).base is tab
-    ar = AutoregressivePolicy.from_conditionals(np.full((2, 1, 2, 2), 0.5))
-    pr = problems.from_policy(ar, [1.0])
-    assert pr.num_responses == 4
-    with pytest.raises(TypeError, match="tabular base"):
-        _ = pr.probs
-    np.testing.assert_allclose(np.asarray(pr.tabular().probs), [[0.25] * 4], rtol=1e-14)
+from sharpsim.policies import AutoregressivePolicy
 
 
 # ========================================================================= with_coverage
@@ -243,44 +167,3 @@ def test_planted_autoregressive_large_coverage_path_probability():
     path = pr.base.greedy()
     np.testing.assert_allclose(float(pr.base.log_prob(jnp.array([0]), path)[0]), -math.log(C), rtol=1e-13)
     assert sharpsim.coverage(pr) == pytest.approx(C, rel=1e-9)
-
-
-# ======================================================================= prop31_tightness
-def test_prop31_tightness_default_instance_by_hand():
-    pr = problems.prop31_tightness()
-    joint = ar_joint(pr)[0]
-    # (0,0): 0.6·0.5, (0,1): 0.6·0.5, (1,0): 0.4·1, (1,1): 0.4·0
-    np.testing.assert_allclose(joint, [0.3, 0.3, 0.4, 0.0], rtol=1e-14, atol=0)
-    np.testing.assert_array_equal(np.asarray(pr.base.greedy()), [[0, 0]])
-    np.testing.assert_array_equal(np.asarray(pr.base.sequence_argmax()), [[1, 0]])
-    np.testing.assert_allclose(np.asarray(pr.prompt_probs), [1.0])
-
-
-def test_prop31_tightness_larger_instance_by_hand():
-    V, H, s = 3, 3, 0.3
-    pr = problems.prop31_tightness(vocab_size=V, horizon=H, p_star=s)
-    joint = ar_joint(pr)[0]
-    expected = np.zeros(27)
-    for i, seq in enumerate(itertools.product(range(3), repeat=3)):
-        if seq[0] == 0:
-            expected[i] = 0.7 / 9  # (1 - p_star) / V^{H-1}
-        elif seq == (1, 0, 0):
-            expected[i] = 0.3
-    np.testing.assert_allclose(joint, expected, rtol=1e-13, atol=0)
-    greedy = np.asarray(pr.base.greedy())[0]
-    assert greedy[0] == 0 and tuple(greedy) != (1, 0, 0)
-    np.testing.assert_array_equal(np.asarray(pr.base.sequence_argmax()), [[1, 0, 0]])
-    assert joint.max() <= 0.5
-
-
-def test_prop31_tightness_at_one_half_greedy_still_misses():
-    pr = problems.prop31_tightness(p_star=0.5)
-    joint = ar_joint(pr)[0]
-    np.testing.assert_allclose(joint, [0.25, 0.25, 0.5, 0.0], rtol=1e-14)
-    np.testing.assert_array_equal(np.asarray(pr.base.greedy()), [[0, 0]])
-
-
-@pytest.mark.parametrize("p_star", [0.55, 1 / 3, 0.2])
-def test_prop31_tightness_rejects_p_star_outside_range(p_star):
-    with pytest.raises(ValueError, match=r"`p_star` must lie in \(0\.333333, 0\.5\]"):
-        problems.prop31_tightness(p_star=p_star)

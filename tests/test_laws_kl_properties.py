@@ -1,4 +1,4 @@
-"""Property tests for the KL-regularised optimum π*_β and Lemma 4.1 (issue 2, section 7).
+"""Property tests for the KL-regularised optimum π*_β and Lemma 4.1.
 
 π*_β ∝ π_base^{1+1/β} maximises J_β(π) = E_{x~μ}[E_{y~π}[log π_base(y|x)] - β KL(π(·|x) ‖ π_base(·|x))]
 (Eq 3 with the log-likelihood self-reward). The objective, its closed-form maximum

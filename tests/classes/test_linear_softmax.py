@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import sharpsim as ss
+from classes._reference import linear_problem
 from sharpsim import classes, oracle, problems
-from sharpsim.algorithms import rlhf_sharpening
 from sharpsim.linear import ball_least_squares
 
 
@@ -45,22 +45,10 @@ def test_rank_deficient_least_squares_gets_the_minimum_norm_solution():
     np.testing.assert_allclose(theta, [0.5, 0.5], atol=1e-12)
 
 
-def _linear_problem(seed=0, X=3, Y=6, d=3, scale=1.5):
-    rng = np.random.default_rng(seed)
-    feats = rng.normal(size=(X, Y, d))
-    feats /= np.linalg.norm(feats, axis=-1, keepdims=True)
-    theta = rng.normal(size=d)
-    theta *= scale / np.linalg.norm(theta)
-    logits = feats @ theta
-    probs = np.exp(logits - logits.max(-1, keepdims=True))
-    probs /= probs.sum(-1, keepdims=True)
-    return problems.from_probs(probs), feats, theta
-
-
 def test_regression_recovers_the_kl_optimum_exactly_without_noise():
     """With r = log π_base linear in φ, the Eq 8 minimiser over a ball containing
     θ_β = (1 + 1/β) θ* is π*_β exactly, from any data spanning the feature differences."""
-    problem, feats, theta = _linear_problem()
+    problem, feats, theta = linear_problem()
     beta = 0.5
     cls = classes.LinearSoftmaxClass(feats, 10.0)  # (1 + 1/β) ‖θ*‖ = 4.5 < 10
     triples, m = oracle.sample_triples(jax.random.key(0), problem, 50)
@@ -72,7 +60,7 @@ def test_regression_recovers_the_kl_optimum_exactly_without_noise():
 
 
 def test_mle_converges_to_the_truth_with_many_samples():
-    problem, feats, theta = _linear_problem(seed=1)
+    problem, feats, theta = linear_problem(seed=1)
     cls = classes.LinearSoftmaxClass(feats, 5.0)
     batch = oracle.sample_and_evaluate(jax.random.key(3), problem, 20000, 1)
     policy, info = cls.mle(batch.prompts, batch.responses[:, 0], return_info=True)
@@ -89,17 +77,6 @@ def test_bounds_of_lemmas_j4_j5():
     assert cls.log_size == math.inf
 
 
-def test_rlhf_sharpening_on_example_j1_reaches_the_kl_optimum():
-    problem, feats = problems.sphere_separation(jax.random.key(0), 6, radius=3.0, max_responses=64)
-    beta = 0.2
-    cls = classes.LinearSoftmaxClass(feats, 3.0 * (1 + 1 / beta) * 1.01)
-    result = rlhf_sharpening(jax.random.key(1), problem, cls, n=30, beta=beta, delta=0.1)
-    assert int(result.num_queries) == 60 and result.responses.shape == (30, 2)
-    np.testing.assert_allclose(np.asarray(result.policy.probs), np.asarray(ss.kl_regularized_optimum(problem, beta).probs),
-                               atol=1e-8)
-    assert float(result.error) == ss.sharpening_error(problem, result.policy, delta=0.1)
-
-
 @pytest.mark.parametrize(
     "features, radius, match",
     [
@@ -112,18 +89,6 @@ def test_rlhf_sharpening_on_example_j1_reaches_the_kl_optimum():
 def test_linear_class_bad_input(features, radius, match):
     with pytest.raises(ValueError, match=match):
         classes.LinearSoftmaxClass(features, radius)
-
-
-def test_rlhf_bad_input():
-    problem, feats, _ = _linear_problem()
-    cls = classes.LinearSoftmaxClass(feats, 5.0)
-    with pytest.raises(ValueError, match="`beta`"):
-        rlhf_sharpening(jax.random.key(0), problem, cls, n=4, beta=0.0)
-    with pytest.raises(ValueError, match="`n`"):
-        rlhf_sharpening(jax.random.key(0), problem, cls, n=0, beta=0.5)
-    product = classes.ProductClass(np.full((3, 2, 6), 1 / 6))  # no Eq 8 oracle
-    with pytest.raises(TypeError, match="regression oracle"):
-        rlhf_sharpening(jax.random.key(0), problem, product, n=4, beta=0.5)
 
 
 def test_mle_on_the_sphere_fista_converges_where_projected_adam_stalls():

@@ -1,4 +1,4 @@
-"""Property tests for the coverage-controlled constructors (issue 2, section 7).
+"""Property tests for the coverage-controlled constructors (Eq 6).
 
 ``with_coverage`` must hit its coverage (relative error <= 1e-6) and margin for every feasible
 request and raise ``ValueError`` on infeasible ones; the same for ``planted_autoregressive``.
@@ -24,7 +24,7 @@ from sharpsim import problems as sp
 from sharpsim import strategies as sst
 from sharpsim.strategies import CoverageRequest, PlantedRequest
 
-COVERAGE_RTOL = 1e-6  # the accuracy issue 2 asks of the constructors
+COVERAGE_RTOL = 1e-6  # the accuracy the constructors guarantee
 
 
 # ------------------------------------------------------------------------- measurements
