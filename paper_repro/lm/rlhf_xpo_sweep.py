@@ -12,10 +12,10 @@ run resumes; finished sweep rows are never recomputed):
 3. ``target``  ``target_law.csv``: per β, the accuracy of π*_β (self-normalised importance sampling
                with weights π_base(y)^{1/β}, and the enumeration estimate over the distinct drawn
                responses with rigorous per-prompt bounds), its KL to π_base and mean log π_base.
-4. ``rlhf``    ``rlhf.csv``: ``sharpen.rlhf_sharpen`` over a grid (β, lr, epochs, pairs per prompt), each
+4. ``rlhf``    ``rlhf.csv``: ``rlhf.rlhf_sharpen`` over a grid (β, lr, epochs, pairs per prompt), each
                evaluated by the trainer (``--eval-samples`` tuned draws per prompt) and by the
                diagnostics below.
-5. ``xpo``     ``xpo.csv`` (+ ``xpo_rounds.csv``): ``sharpen.xpo`` over a grid (lr, steps per round, α),
+5. ``xpo``     ``xpo.csv`` (+ ``xpo_rounds.csv``): ``xpo.xpo`` over a grid (lr, steps per round, α),
                evaluated the same way.
 6. ``plot``    ``rlhf_xpo.png``: accuracy against KL for every row, with the base and π*_β accuracies.
 
@@ -47,8 +47,9 @@ Usage (CPU, one thread; the note's numbers came from these three calls, ~20 minu
 (without ``--model`` the first call trains the model first, ~6 minutes). ``tables.md`` holds every
 table of the note, generated from the CSVs.
 
-Private helpers of ``sharpsim.bridge.sharpen`` used here: ``_eval_tuned`` (the trainers' own
-evaluation, so that XPO and the base are evaluated exactly as ``rlhf_sharpen`` evaluates).
+XPO and the base model are evaluated with ``sharpsim.bridge.evaluation.evaluate_tuned``, the trainers'
+own evaluation, so exactly as ``rlhf_sharpen`` evaluates. Result tables are append-only
+``sharpsim.records.CsvTable`` files keyed by the ``key`` column: a finished row is never recomputed.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from sharpsim import records
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = ROOT / "paper_repro" / "lm" / "results_cpu" / "rlhf_xpo"
@@ -82,24 +85,13 @@ def _cluster(per_prompt: list[list[float]]) -> tuple[float, float]:
 
 
 def _read_csv(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    with path.open() as f:
-        return list(csv.DictReader(f))
+    """The rows of a result table (strings, as on disk)."""
+    return records.CsvTable(path).rows()
 
 
 def _append_csv(path: Path, row: dict) -> None:
-    new = not path.exists()
-    if not new:
-        with path.open() as f:
-            header = next(csv.reader(f))
-        if header != list(row):
-            raise ValueError(f"{path}: columns changed ({header} vs {list(row)}); move the old file away")
-    with path.open("a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(row))
-        if new:
-            w.writeheader()
-        w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+    """Append one result row (floats to 6 significant digits); refuses a file with other columns."""
+    records.CsvTable(path, float_format=".6g").append([row])
 
 
 class _TripleCache:
@@ -110,13 +102,10 @@ class _TripleCache:
         self.path = path
 
     def read(self, table: str) -> list[dict]:
-        if table != "triples" or not self.path.exists():
-            return []
-        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+        return records.read_jsonl(self.path)[0] if table == "triples" else []
 
     def append(self, table: str, rows) -> None:
-        with self.path.open("a") as f:
-            f.write("".join(json.dumps(r) + "\n" for r in rows))
+        records.append_jsonl(self.path, rows)
 
     def write_csv(self, name, rows) -> None:  # tables of the trainer are not kept
         return None
@@ -158,9 +147,7 @@ def sample_draws(policy, task, examples, *, N: int, max_new_tokens: int, seed: i
                          "log_prob": [float(s.log_prob[j]) for j in r],
                          "correct": [bool(task.is_correct(ex, s.text[j])) for j in r],
                          "greedy_correct": bool(task.is_correct(ex, g.text[k]))})
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(rows))
-        tmp.replace(path)
+        records.atomic_write_text(path, json.dumps(rows))
     return [Draws(r) for r in json.loads(path.read_text())]
 
 
@@ -358,43 +345,36 @@ def allpairs_fit(policy, draws: list[Draws], *, beta: float, lr: float, epochs: 
     of the ``N`` draws is a triple (identical pairs contribute 0, as in the trainer)."""
     import torch
 
-    from sharpsim.bridge import scoring, sharpen
+    from sharpsim.bridge import lora, scoring, training
 
     torch.manual_seed(int(seed))
-    model = sharpen.add_lora(policy.model, rank=8)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    model = lora.add_lora(policy.model, rank=8)
     per_epoch = math.ceil(len(draws) / batch_prompts)
-    total = epochs * per_epoch
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1.0 - s / total))
     items = []
     for d in draws:
         counts = np.bincount(d.u_of, minlength=len(d.u_tokens)).astype(np.float64)
         items.append((policy.encode_prompts([d.prompt])[0], [list(u) for u in d.u_tokens],
                       torch.tensor(counts / counts.sum(), dtype=torch.float32),
                       torch.tensor(d.u_lp, dtype=torch.float32)))
-    gen = torch.Generator().manual_seed(int(seed))
-    curve = []
+
+    def batch_loss(idx):
+        part = [items[i] for i in idx]
+        pids = [pid for pid, us, _, _ in part for _ in us]
+        resp = [u for _, us, _, _ in part for u in us]
+        lt = scoring.response_log_probs(model, scoring.pack(pids, resp, pad_token_id=policy.pad_token_id))
+        loss, at = 0.0, 0
+        for _, us, w, lb in part:
+            e = beta * (lt[at: at + len(us)] - lb) - lb
+            at += len(us)
+            loss = loss + 2.0 * (w * (e - (w * e).sum()) ** 2).sum()
+        return loss / len(part)
+
+    steps = training.fit(model, len(items), batch_loss, epochs=epochs, batch_size=batch_prompts, lr=lr,
+                         weight_decay=0.0, grad_clip=grad_clip, seed=seed)
+    curve = [s["loss"] for s in steps]
     for epoch in range(epochs):
-        order = torch.randperm(len(items), generator=gen).tolist()
-        for s0 in range(0, len(items), batch_prompts):
-            part = [items[i] for i in order[s0: s0 + batch_prompts]]
-            pids = [pid for pid, us, _, _ in part for _ in us]
-            resp = [u for _, us, _, _ in part for u in us]
-            lt = scoring.response_log_probs(model, scoring.pack(pids, resp, pad_token_id=policy.pad_token_id))
-            loss, at = 0.0, 0
-            for _, us, w, lb in part:
-                e = beta * (lt[at: at + len(us)] - lb) - lb
-                at += len(us)
-                loss = loss + 2.0 * (w * (e - (w * e).sum()) ** 2).sum()
-            loss = loss / len(part)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, grad_clip)
-            opt.step()
-            sched.step()
-            curve.append(float(loss.detach()))
-        print(f"  all-pairs epoch {epoch + 1}: mean loss {np.mean(curve[-per_epoch:]):.3f}", flush=True)
+        print(f"  all-pairs epoch {epoch + 1}: mean loss "
+              f"{np.mean(curve[epoch * per_epoch: (epoch + 1) * per_epoch]):.3f}", flush=True)
     return model, curve
 
 
@@ -454,7 +434,8 @@ def main(argv=None) -> int:
 
     import torch
 
-    from sharpsim.bridge import runs, sharpen, tasks, tiny
+    from sharpsim.bridge import rlhf, runs, tasks, tiny, xpo
+    from sharpsim.bridge.evaluation import evaluate_tuned
     from sharpsim.bridge.policy import LMPolicy
 
     torch.set_num_threads(args.threads)
@@ -492,13 +473,13 @@ def main(argv=None) -> int:
     base_evals = json.loads(base_eval_path.read_text()) if base_eval_path.exists() else {}
     for seed in seeds:
         if str(seed) not in base_evals:
-            ev_tr = sharpen._eval_tuned(base, train_ex, task, samples=args.eval_samples, max_new_tokens=mnt,
-                                        seed=seed, progress=False, pad_token_id=base.pad_token_id)
-            ev_ho = sharpen._eval_tuned(base, held_ex, task, samples=args.held_eval_samples, max_new_tokens=mnt,
-                                        seed=seed, progress=False, pad_token_id=base.pad_token_id)
+            ev_tr = evaluate_tuned(base, train_ex, task, samples=args.eval_samples, max_new_tokens=mnt,
+                                   seed=seed, progress=False, pad_token_id=base.pad_token_id)
+            ev_ho = evaluate_tuned(base, held_ex, task, samples=args.held_eval_samples, max_new_tokens=mnt,
+                                   seed=seed, progress=False, pad_token_id=base.pad_token_id)
             base_evals[str(seed)] = {"train": [{k: v for k, v in r.items() if k != "tokens"} for r in ev_tr],
                                      "held": [{k: v for k, v in r.items() if k != "tokens"} for r in ev_ho]}
-            base_eval_path.write_text(json.dumps(base_evals))
+            records.atomic_write_text(base_eval_path, json.dumps(base_evals))
 
     base_summary = {
         "model": str(model_dir), "model_fingerprint": runs.model_fingerprint(model_dir), "n_prompts": len(train_ex), "n_held_prompts": len(held_ex), "N": args.N,
@@ -514,7 +495,7 @@ def main(argv=None) -> int:
         "held_base_eval_acc": {s: _cluster([[float(r["correct"])] for r in v["held"]])[0]
                                for s, v in base_evals.items()},
     }
-    (out / "base_summary.json").write_text(json.dumps(base_summary, indent=2) + "\n")
+    records.atomic_write_text(out / "base_summary.json", json.dumps(base_summary, indent=2) + "\n")
     print(json.dumps(base_summary, indent=1), flush=True)
 
     if "target" in stages:
@@ -540,9 +521,9 @@ def main(argv=None) -> int:
         row.update(eval_diag(evaluation, ho_draws, dpp_tr, train_ex, task, beta, "tuned"))
         row["tuned_minus_base_acc"], row["tuned_minus_base_acc_se"] = paired_delta(
             evaluation, base_evals[str(seed)]["train"])
-        ev_ho = sharpen._eval_tuned(tuned_policy, held_ex, task, samples=args.held_eval_samples,
-                                    max_new_tokens=mnt, seed=seed, progress=False,
-                                    pad_token_id=tuned_policy.pad_token_id)
+        ev_ho = evaluate_tuned(tuned_policy, held_ex, task, samples=args.held_eval_samples,
+                               max_new_tokens=mnt, seed=seed, progress=False,
+                               pad_token_id=tuned_policy.pad_token_id)
         row.update(eval_diag(ev_ho, draws_ho, dpp_ho, held_ex, task, beta, "held"))
         row["held_minus_base_acc"], row["held_minus_base_acc_se"] = paired_delta(
             ev_ho, base_evals[str(seed)]["held"])
@@ -559,10 +540,10 @@ def main(argv=None) -> int:
                     continue
                 t0 = time.time()
                 pol = fresh()
-                res = sharpen.rlhf_sharpen(pol, train_ex, n=cfg["ppp"] * len(train_ex), beta=cfg["beta"],
-                                           lora_rank=8, epochs=cfg["epochs"], lr=cfg["lr"], batch_size=4,
-                                           grad_clip=1.0, max_new_tokens=mnt, seed=seed, task=task,
-                                           eval_samples=args.eval_samples, run=cache)
+                config = rlhf.RLHFConfig(n=cfg["ppp"] * len(train_ex), beta=cfg["beta"], lora_rank=8,
+                                         epochs=cfg["epochs"], lr=cfg["lr"], batch_size=4, grad_clip=1.0,
+                                         max_new_tokens=mnt, seed=seed, eval_samples=args.eval_samples)
+                res = rlhf.rlhf_sharpen(pol, train_ex, config, task=task, run=cache)
                 pairs = [{"prompt": t["prompt"], "y": t["y"], "yp": t["yp"], "r_y": t["ref_y"],
                           "r_yp": t["ref_yp"]} for t in res.triples]
                 row = {"key": key, **cfg, "seed": seed,
@@ -587,12 +568,13 @@ def main(argv=None) -> int:
                     continue
                 t0 = time.time()
                 pol = fresh()
-                res = sharpen.xpo(pol, train_ex, T=16, beta=cfg["beta"], alpha=cfg["alpha"], batch=8,
-                                  steps_per_round=cfg["steps"], lr=cfg["lr"], lora_rank=8, grad_clip=1.0,
-                                  max_new_tokens=mnt, seed=seed, task=task)
-                evaluation = sharpen._eval_tuned(res.policy, train_ex, task, samples=args.eval_samples,
-                                                 max_new_tokens=mnt, seed=seed, progress=False,
-                                                 pad_token_id=pol.pad_token_id)
+                config = xpo.XPOConfig(T=16, beta=cfg["beta"], alpha=cfg["alpha"], batch=8,
+                                       steps_per_round=cfg["steps"], lr=cfg["lr"], lora_rank=8, grad_clip=1.0,
+                                       max_new_tokens=mnt, seed=seed)
+                res = xpo.xpo(pol, train_ex, config, task=task)
+                evaluation = evaluate_tuned(res.policy, train_ex, task, samples=args.eval_samples,
+                                            max_new_tokens=mnt, seed=seed, progress=False,
+                                            pad_token_id=pol.pad_token_id)
                 pairs = [{"prompt": t["prompt"], "y": t["y"], "yp": t["yp"], "r_y": t["r_y"],
                           "r_yp": t["r_yp"]} for t in res.data]
                 rr = res.rounds
@@ -630,9 +612,9 @@ def main(argv=None) -> int:
                 model, curve = allpairs_fit(pol, fit_draws, beta=cfg["beta"], lr=cfg["lr"], epochs=cfg["epochs"],
                                             seed=seed)
                 tuned = LMPolicy.from_model(model, pol.tokenizer, device="cpu")
-                evaluation = sharpen._eval_tuned(tuned, train_ex, task, samples=args.eval_samples,
-                                                 max_new_tokens=mnt, seed=seed, progress=False,
-                                                 pad_token_id=pol.pad_token_id)
+                evaluation = evaluate_tuned(tuned, train_ex, task, samples=args.eval_samples,
+                                            max_new_tokens=mnt, seed=seed, progress=False,
+                                            pad_token_id=pol.pad_token_id)
                 row = {"key": key, **cfg, "seed": seed, "fit_draws_per_prompt": half,
                        "loss_first_epoch": _mean(curve[: math.ceil(len(fit_draws) / 8)]),
                        "loss_last_epoch": _mean(curve[-math.ceil(len(fit_draws) / 8):])}

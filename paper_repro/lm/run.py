@@ -33,12 +33,13 @@ prompts training prompts too; the fraction is measured and recorded per task in 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
 import time
 from pathlib import Path
+
+from sharpsim import records
 
 ALL_TASKS = ("arithmetic", "prontoqa", "game24")
 ALL_SIZES = ("tiny", "small", "base")
@@ -117,7 +118,7 @@ def _csv(text: str, flag: str) -> list[str]:
 
 def _validate(args) -> None:
     from sharpsim.bridge import tasks, tiny
-    from sharpsim.bridge.cli_infer import parse_task_options
+    from sharpsim.bridge.cli.common import parse_task_options
 
     for flag, value, low in (("--N", args.N, 1), ("--n-prompts", args.n_prompts, 1), ("--passk-n", args.passk_n, 1),
                              ("--train-steps", args.train_steps, 1), ("--examples", args.examples, 1),
@@ -220,20 +221,9 @@ def _current(argv: list[str]) -> list[str]:
 def _finished(step: str, folder: Path) -> bool:
     if step == "train":
         f = folder / "train_manifest.json"
-        return f.is_file() and "task" in json.loads(f.read_text(encoding="utf-8"))
+        return "task" in (records.read_json(f) or {})
     m = folder / "manifest.json"
-    return (folder / "summary.json").is_file() and m.is_file() and bool(
-        json.loads(m.read_text(encoding="utf-8")).get("finished"))
-
-
-def _read_json(path: Path):
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
-def _write_json(path: Path, obj) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    return (folder / "summary.json").is_file() and bool((records.read_json(m) or {}).get("finished"))
 
 
 def environment(device) -> dict:
@@ -321,14 +311,14 @@ def main(argv=None) -> int:
     out_root.mkdir(parents=True, exist_ok=True)
     args.task_settings = {t: task_settings(t, args) for t in args.task_list}
     steps_file = out_root / "steps.json"
-    record = _read_json(steps_file) or {}
+    record = records.read_json(steps_file) or {}
     settings = {k: v for k, v in vars(args).items() if k not in ("task_settings",)}
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    previous = _read_json(out_root / "run_config.json") or {}
+    now = records.utc_now()
+    previous = records.read_json(out_root / "run_config.json") or {}
     config = {"argv": list(sys.argv[1:] if argv is None else argv), "settings": settings,
               "tasks": args.task_settings, "environment": environment(args.device),
               "started_at": previous.get("started_at", now), "sessions": [*previous.get("sessions", []), now]}
-    _write_json(out_root / "run_config.json", config)
+    records.write_json(out_root / "run_config.json", config)
     items = plan(args)
     for i, item in enumerate(items, 1):
         key, folder = item["key"], Path(item["folder"])
@@ -352,11 +342,11 @@ def main(argv=None) -> int:
             print(f"{key}: failed with exit code {rc} after {seconds:.1f} s", file=sys.stderr)
             return rc
         record[key] = {"argv": item["argv"], "seconds": round(seconds, 3),
-                       "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        _write_json(steps_file, record)
+                       "finished_at": records.utc_now()}
+        records.write_json(steps_file, record)
         print(f"[{i}/{len(items)}] {key}: {seconds:.1f} s", flush=True)
-    config["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    _write_json(out_root / "run_config.json", config)
+    config["finished_at"] = records.utc_now()
+    records.write_json(out_root / "run_config.json", config)
     print(f"done: {len(items)} steps in {out_root}; draw the figures with "
           f"python paper_repro/lm/report.py {out_root}")
     return 0

@@ -1,38 +1,66 @@
 """The LM bridge: sharpening algorithms on real Hugging Face causal LMs (``pip install 'sharpsim[lm]'``).
 
-The core of sharpsim never imports torch; this package imports torch, transformers and peft only
-when one of its torch-backed names is first used. ``sharpsim.bridge.tasks`` is pure Python.
+Why the lazy loading: the core of sharpsim never imports torch (importing ``sharpsim``, building the
+``sharpsim`` command line and ``sharpsim --help`` must work, and stay fast, without the ``lm``
+extra). This package therefore imports nothing heavy when it is imported: its torch-backed names
+are resolved on first attribute access by the module ``__getattr__`` below (PEP 562), which
+imports the module that defines them. The pure-Python modules (``tasks``, ``rewards``,
+``analysis``, ``runs``, ``cli``) never import torch at all.
 
-Public names:
+Modules, along the core's seams:
 
-* ``LMPolicy.from_pretrained(path, *, device=None, dtype=None)`` — a local causal LM with
-  ``.sample``, ``.greedy`` and ``.log_prob`` (fp32, masked sums over response tokens);
-* ``tasks.get(name)`` — generated tasks with exact checkers, and a JSONL loader;
+* ``policy`` — ``LMPolicy.from_pretrained(path, *, device=None, dtype=None)``, a local causal LM
+  with ``.sample``, ``.greedy`` and ``.log_prob`` (fp32, masked sums over response tokens);
 * ``scoring`` — teacher-forced, masked, fp32 log-probabilities of responses (differentiable);
-* ``rewards`` (self-rewards), ``analysis`` (BoN vs N, pass@k), ``sharpen`` (LoRA SFT / Eq 8 / XPO),
-  ``runs`` (resumable run directories), ``tiny`` (train a small GPT-2 from scratch).
+* ``losses`` — the pure losses: SFT's NLL, the Eq 8 square loss, XPO's objective, KL estimators;
+* ``lora`` — LoRA adapters in place, the adapter-off reference ``π_base``;
+* ``training`` — the one training loop (AdamW, clipping, linear decay);
+* ``evaluation`` — KL to the base, accuracy and lifts of a tuned model;
+* ``sft``, ``rlhf``, ``xpo`` — one module per algorithm, each with a config dataclass
+  (``SFTConfig``, ``RLHFConfig``, ``XPOConfig``) and a trainer;
+* ``tasks`` — generated tasks with exact checkers, and a JSONL loader (``tasks.get(name)``);
+* ``rewards`` (self-rewards and the best-of-N pick), ``analysis`` (BoN vs N, pass@k),
+  ``runs`` (resumable run directories), ``tiny`` (train a small GPT-2 from scratch),
+  ``cli`` (the ``sharpsim lm`` subcommands).
 """
 
 from __future__ import annotations
 
 import importlib
 
+#: public name -> (module, attribute or None for the module itself), imported on first access
 _LAZY = {
     "LMPolicy": ("sharpsim.bridge.policy", "LMPolicy"),
-    "tasks": ("sharpsim.bridge.tasks", None),
     "Samples": ("sharpsim.bridge.policy", "Samples"),
-    "scoring": ("sharpsim.bridge.scoring", None),
-    "rewards": ("sharpsim.bridge.rewards", None),
+    "SFTConfig": ("sharpsim.bridge.sft", "SFTConfig"),
+    "RLHFConfig": ("sharpsim.bridge.rlhf", "RLHFConfig"),
+    "XPOConfig": ("sharpsim.bridge.xpo", "XPOConfig"),
     "analysis": ("sharpsim.bridge.analysis", None),
-    "sharpen": ("sharpsim.bridge.sharpen", None),
+    "cli": ("sharpsim.bridge.cli", None),
+    "evaluation": ("sharpsim.bridge.evaluation", None),
+    "lora": ("sharpsim.bridge.lora", None),
+    "losses": ("sharpsim.bridge.losses", None),
+    "policy": ("sharpsim.bridge.policy", None),
+    "rewards": ("sharpsim.bridge.rewards", None),
+    "rlhf": ("sharpsim.bridge.rlhf", None),
     "runs": ("sharpsim.bridge.runs", None),
+    "scoring": ("sharpsim.bridge.scoring", None),
+    "sft": ("sharpsim.bridge.sft", None),
+    "tasks": ("sharpsim.bridge.tasks", None),
     "tiny": ("sharpsim.bridge.tiny", None),
+    "training": ("sharpsim.bridge.training", None),
+    "xpo": ("sharpsim.bridge.xpo", None),
 }
 
 __all__ = sorted(_LAZY)
 
 
 def __getattr__(name: str):
+    """Import and return the lazily loaded public ``name`` (see the module doc).
+
+    Raises:
+      AttributeError: ``name`` is not a public name of the bridge.
+    """
     if name not in _LAZY:
         raise AttributeError(f"module 'sharpsim.bridge' has no attribute {name!r}")
     module_name, attr = _LAZY[name]

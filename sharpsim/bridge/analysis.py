@@ -161,7 +161,7 @@ def pick_probabilities(draws: PromptDraws, reward, N: int, *, n_subsets: int = 1
         best = _rowwise_best(s, t)
         winners = subsets[np.arange(len(subsets)), best]
     else:
-        winners = np.array([sub[_rewards.best_of_n(_rewards.scores(r, lp[sub], length[sub],
+        winners = np.array([sub[_rewards.argmax_index(_rewards.scores(r, lp[sub], length[sub],
                                                                     [answers[k] for k in sub]), tiebreak[sub])]
                             for sub in subsets], dtype=np.int64)
     return np.bincount(winners, minlength=n_max) / len(subsets), method

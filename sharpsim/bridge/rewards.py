@@ -1,6 +1,6 @@
 """Self-rewards over one prompt's N draws, and the best-of-N pick (pure numpy; no torch).
 
-A self-reward scores draws using only the model itself (THEORY.md §5, §8): its own
+A self-reward scores draws using only the model itself (Huang et al., ICLR 2025, Sec 2): its own
 log-likelihood, its length-normalised log-likelihood, or agreement among its draws (majority
 vote). Every reward has the signature::
 
@@ -15,8 +15,8 @@ are broken by the larger log-likelihood and then by the smaller index. This orde
 total order on the draws, so the pick is deterministic, and (for rewards whose score of a draw
 does not depend on the other draws: ``pointwise`` rewards) it is the same order whatever subset
 of the draws is offered — which is what makes the exact subsampling formula of
-:mod:`sharpsim.bridge.analysis` valid even with ties. :func:`best_of_n` is the bare rule
-(first maximum of a score vector).
+:mod:`sharpsim.bridge.analysis` valid even with ties. :func:`argmax_index` is the bare rule
+(first maximum of a score vector, optionally with a tie-break).
 
 Built-in rewards:
 
@@ -147,10 +147,21 @@ def reward_names() -> list[str]:
     return list(_REGISTRY)
 
 
-def best_of_n(scores, tiebreak=None) -> int:
+def argmax_index(scores, tiebreak=None) -> int:
     """Index of the largest of ``scores [N]``; among equal maxima the largest ``tiebreak [N]``, then the first.
 
-    Without ``tiebreak`` this is the first maximum (``np.argmax``). NaN scores are rejected.
+    Without ``tiebreak`` this is the first maximum (``np.argmax``).
+
+    Args:
+      scores: ``[N]`` scores, no NaN.
+      tiebreak: optional ``[N]`` second key (e.g. the log-likelihoods).
+
+    Returns:
+      The index of the chosen entry.
+
+    Raises:
+      ValueError: ``scores`` is not a non-empty 1-D array, contains NaN, or ``tiebreak`` has
+        another shape.
     """
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim != 1 or scores.size == 0:
@@ -189,7 +200,7 @@ def scores(reward, log_prob, length, answers) -> np.ndarray:
 def pick(reward, log_prob, length, answers) -> int:
     """The best-of-N draw under ``reward`` (ties: larger log-likelihood, then smaller index; see the module doc)."""
     s = scores(reward, log_prob, length, answers)
-    return best_of_n(s, tiebreak=np.asarray(log_prob, dtype=np.float64))
+    return argmax_index(s, tiebreak=np.asarray(log_prob, dtype=np.float64))
 
 
 register_reward("loglik", loglik, pointwise=True)

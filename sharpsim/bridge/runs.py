@@ -23,20 +23,16 @@ raises ``ValueError`` with its line number.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import importlib.metadata
 import json
-import math
-import os
-import platform
 import shutil
-import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
+from sharpsim import records
+
+__all__ = ["MANIFEST", "RunDir", "model_fingerprint", "versions"]
 
 MANIFEST = "manifest.json"
 
@@ -46,39 +42,16 @@ _MODEL_SUFFIXES = (".json", ".safetensors", ".bin", ".pt", ".model", ".txt", ".t
 _VERSIONED = ("sharpsim", "numpy", "torch", "transformers", "peft", "safetensors", "matplotlib")
 
 
-def _jsonable(obj):
-    """``obj`` as plain JSON types (numpy scalars/arrays, paths, tuples and sets converted)."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (set, frozenset)):
-        return sorted(_jsonable(v) for v in obj)
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if obj is None or isinstance(obj, (bool, int, str)):
-        return obj
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    return str(obj)
-
-
 def versions() -> dict[str, str | None]:
     """Versions of python and of the installed packages a bridge run depends on (``None`` if absent).
 
     Read from package metadata, so nothing (torch in particular) is imported.
+
+    Returns:
+      ``{"python": ..., "sharpsim": ..., "numpy": ..., "torch": ..., "transformers": ..., "peft": ...,
+      "safetensors": ..., "matplotlib": ...}``.
     """
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in _VERSIONED:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    return records.versions(_VERSIONED)
 
 
 def model_fingerprint(path) -> str:
@@ -120,20 +93,6 @@ def model_fingerprint(path) -> str:
     return digest.hexdigest()
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def _check_name(name: str, what: str) -> str:
     if not isinstance(name, str) or not name or "/" in name or "\\" in name or name.startswith("."):
         raise ValueError(f"{what} must be a plain file name (no folders, not hidden), got {name!r}")
@@ -163,7 +122,7 @@ class RunDir:
     def __init__(self, out, *, command: str, config: dict, model_path=None, overwrite: bool = False):
         self.path = Path(out)
         self.command = str(command)
-        self.config = _jsonable(dict(config))
+        self.config = records.jsonable(dict(config))
         self.model_path = None if model_path is None else str(Path(model_path).resolve())
         fingerprint = None if model_path is None else model_fingerprint(model_path)
         #: tables in which a partial last line (a killed write) was found and dropped
@@ -184,7 +143,7 @@ class RunDir:
             previous = json.loads(manifest_file.read_text(encoding="utf-8"))
             self._check_same(previous, fingerprint)
         self.resumed = previous is not None
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._t0))
+        now = records.utc_now(self._t0)
         self.manifest = {
             "command": self.command,
             "config": self.config,
@@ -245,7 +204,7 @@ class RunDir:
                              f"{', '.join(differ)} ({detail}); use another --out or --overwrite")
 
     def _write_manifest(self) -> None:
-        _atomic_write_text(self.path / MANIFEST, json.dumps(self.manifest, indent=2) + "\n")
+        records.write_json(self.path / MANIFEST, self.manifest)
 
     def _table(self, table: str) -> Path:
         _check_name(table, "table")
@@ -254,28 +213,14 @@ class RunDir:
     def read(self, table: str) -> list[dict]:
         """The rows of ``out/<table>.jsonl`` in file order (``[]`` if absent); a partial last line is dropped.
 
+        A dropped partial line (a killed write) adds the table's name to :attr:`partial_tables`.
+
         Raises:
           ValueError: a line other than the last is not a JSON object (names the file and line).
         """
-        path = self._table(table)
-        if not path.exists():
-            return []
-        data = path.read_bytes()
-        lines = data.split(b"\n")
-        if lines[-1] != b"":  # no trailing newline: a killed write left a partial last line
+        rows, partial = records.read_jsonl(self._table(table))
+        if partial:
             self.partial_tables.add(table.removesuffix(".jsonl"))
-        lines = lines[:-1]
-        rows = []
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}: line {number} is not valid JSON ({err.msg}); the file is damaged") from None
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}: line {number} is not a JSON object")
-            rows.append(row)
         return rows
 
     def done(self, table: str) -> set[str]:
@@ -287,72 +232,42 @@ class RunDir:
                 out.add(str(key))
         return out
 
-    def _repair(self, path: Path) -> None:
-        """Cut a partial last line (no trailing newline) off ``path`` so that appends start on a new line."""
-        if not path.exists() or path.stat().st_size == 0:
-            return
-        with open(path, "rb+") as fh:
-            fh.seek(-1, os.SEEK_END)
-            if fh.read(1) == b"\n":
-                return
-            self.partial_tables.add(path.stem)
-            fh.seek(0)
-            keep = fh.read().rfind(b"\n") + 1
-            fh.truncate(keep)
-            fh.flush()
-            os.fsync(fh.fileno())
-
     def append(self, table: str, rows: Sequence[dict]) -> None:
-        """Append ``rows`` to ``out/<table>.jsonl`` as JSON lines in one write, then flush and fsync."""
+        """Append ``rows`` to ``out/<table>.jsonl`` as JSON lines in one write, then flush and fsync.
+
+        Raises:
+          ValueError: the run was opened read-only, or a row is not a dict (names its index).
+        """
         self._writable()
         path = self._table(table)
-        rows = list(rows)
-        if not rows:
-            return
-        for i, row in enumerate(rows):
-            if not isinstance(row, Mapping):
-                raise ValueError(f"rows[{i}] must be a dict, got {type(row).__name__}")
-        self._repair(path)
-        text = "".join(json.dumps(_jsonable(r), separators=(",", ":")) + "\n" for r in rows)
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+        if records.append_jsonl(path, rows):
+            self.partial_tables.add(path.stem)
 
     def write_csv(self, name: str, rows: Sequence[dict]) -> Path:
-        """Write ``rows`` to ``out/<name>.csv`` (columns: the union of keys, in first-seen order); atomic."""
-        import csv
-        import io
+        """Write ``rows`` to ``out/<name>.csv`` (columns: the union of keys, in first-seen order); atomic.
 
+        Raises:
+          ValueError: the run was opened read-only, or ``name`` is not a plain file name.
+        """
         self._writable()
         _check_name(name, "name")
-        path = self.path / (name if name.endswith(".csv") else f"{name}.csv")
-        rows = [_jsonable(r) for r in rows]
-        columns: list[str] = []
-        for r in rows:
-            columns += [k for k in r if k not in columns]
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: ("" if v is None else json.dumps(v) if isinstance(v, (list, dict)) else v)
-                             for k, v in r.items()})
-        _atomic_write_text(path, buf.getvalue())
-        return path
+        return records.write_csv(self.path / (name if name.endswith(".csv") else f"{name}.csv"), rows)
 
     def write_json(self, name: str, obj) -> Path:
-        """Write ``obj`` to ``out/<name>.json`` (indented; non-finite floats as ``null``); atomic."""
+        """Write ``obj`` to ``out/<name>.json`` (indented; non-finite floats as ``null``); atomic.
+
+        Raises:
+          ValueError: the run was opened read-only, or ``name`` is not a plain file name.
+        """
         self._writable()
         _check_name(name, "name")
-        path = self.path / (name if name.endswith(".json") else f"{name}.json")
-        _atomic_write_text(path, json.dumps(_jsonable(obj), indent=2) + "\n")
-        return path
+        return records.write_json(self.path / (name if name.endswith(".json") else f"{name}.json"), obj)
 
     def finish(self, summary: dict) -> Path:
         """Write ``out/summary.json`` and mark the manifest finished with the total seconds of all sessions."""
         path = self.write_json("summary", summary)
         self.manifest["finished"] = True
-        self.manifest["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.manifest["finished_at"] = records.utc_now()
         self.manifest["seconds"] = round(float(self.manifest["seconds"]) + time.time() - self._t0, 3)
         self._write_manifest()
         return path

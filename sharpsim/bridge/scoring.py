@@ -27,6 +27,8 @@ torch = require("torch")
 
 
 class PackedBatch(NamedTuple):
+    """One right-padded batch of (prompt, response) pairs (see the module doc for the layout)."""
+
     input_ids: torch.Tensor  # [B, L] long
     attention_mask: torch.Tensor  # [B, L] long
     response_mask: torch.Tensor  # [B, L] bool, True on response tokens
@@ -43,7 +45,19 @@ def truncate_at_eos(tokens: Sequence[int], eos_token_id: int | None) -> tuple[li
 
 def pack(prompt_ids: Sequence[Sequence[int]], response_ids: Sequence[Sequence[int]], *, pad_token_id: int,
          device=None) -> PackedBatch:
-    """Right-pad prompt+response pairs into one batch with a response mask (see the module doc)."""
+    """Right-pad prompt+response pairs into one batch with a response mask (see the module doc).
+
+    Args:
+      prompt_ids, response_ids: token-id lists, one pair per row.
+      pad_token_id: the padding token.
+      device: optional device to move the tensors to.
+
+    Returns:
+      A :class:`PackedBatch`.
+
+    Raises:
+      ValueError: the two lists differ in length, are empty, or every pair is empty.
+    """
     if len(prompt_ids) != len(response_ids):
         raise ValueError(f"prompt_ids and response_ids must have the same length, got "
                          f"{len(prompt_ids)} and {len(response_ids)}")
@@ -91,3 +105,30 @@ def response_log_probs(model, batch: PackedBatch) -> torch.Tensor:
         raise ValueError("every response needs a non-empty prompt before it (the first token has no "
                          "context to be scored from); prepend a BOS token to empty prompts")
     return token_log_probs(model, batch).sum(-1)
+
+
+def sequence_log_probs(model, prompt_ids: Sequence[Sequence[int]], response_ids: Sequence[Sequence[int]], *,
+                       pad_token_id: int, grad: bool, chunk: int = 64) -> torch.Tensor:
+    """``[B]`` fp32 ``log π(response|prompt)`` of many pairs, via :func:`response_log_probs`.
+
+    Args:
+      model: the causal LM (its device is used for the batch).
+      prompt_ids, response_ids: ``B`` token-id lists each.
+      pad_token_id: the padding token.
+      grad: ``True``: one batch, differentiable; ``False``: chunks of ``chunk`` pairs under
+        ``torch.no_grad()``.
+      chunk: pairs per forward pass without gradients.
+
+    Returns:
+      A ``[B]`` tensor on the model's device.
+    """
+    device = next(model.parameters()).device
+    if grad:
+        return response_log_probs(model, pack(prompt_ids, response_ids, pad_token_id=pad_token_id, device=device))
+    out = []
+    with torch.no_grad():
+        for s in range(0, len(prompt_ids), chunk):
+            batch = pack(prompt_ids[s: s + chunk], response_ids[s: s + chunk], pad_token_id=pad_token_id,
+                         device=device)
+            out.append(response_log_probs(model, batch))
+    return torch.cat(out)

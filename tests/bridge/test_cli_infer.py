@@ -45,11 +45,11 @@ class FirstChar(tasks.Task):
 @pytest.fixture(scope="module", autouse=True)
 def _first_char_task():
     """Register the test task for this module only (the registry is restored afterwards)."""
-    saved = dict(tasks._REGISTRY)
+    saved = dict(tasks.registry._REGISTRY)
     tasks.register(FirstChar.name, FirstChar)
     yield
-    tasks._REGISTRY.clear()
-    tasks._REGISTRY.update(saved)
+    tasks.registry._REGISTRY.clear()
+    tasks.registry._REGISTRY.update(saved)
 
 
 @pytest.fixture(scope="module")

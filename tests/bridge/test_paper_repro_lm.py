@@ -67,11 +67,11 @@ class EvenFirst(tasks.Task):
 @pytest.fixture(scope="module", autouse=True)
 def _task():
     """Register the test task for this module only (the registry is restored afterwards)."""
-    saved = dict(tasks._REGISTRY)
+    saved = dict(tasks.registry._REGISTRY)
     tasks.register(TASK, EvenFirst)
     yield
-    tasks._REGISTRY.clear()
-    tasks._REGISTRY.update(saved)
+    tasks.registry._REGISTRY.clear()
+    tasks.registry._REGISTRY.update(saved)
 
 
 def _micro(out, *extra) -> list[str]:

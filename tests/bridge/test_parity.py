@@ -42,7 +42,8 @@ pytest.importorskip("peft")
 import jax  # noqa: E402
 
 from sharpsim import classes, objectives, oracle, problems  # noqa: E402
-from sharpsim.bridge import rewards, scoring, sharpen  # noqa: E402
+from sharpsim.bridge import losses, rewards, scoring  # noqa: E402
+from sharpsim.bridge.lora import add_lora  # noqa: E402
 from sharpsim.policies import TabularPolicy  # noqa: E402
 
 PROMPTS = [[0, 5, 6], [0, 7], [0, 3, 4, 8, 9], [0, 11], [0, 12, 12, 4]]
@@ -89,7 +90,7 @@ def lora():
     """A LoRA'd copy of the base with random adapter weights: π (adapter on) ≠ π_base (adapter off)."""
     model = _tiny_gpt2()
     plain = _table(model)
-    pm = sharpen.add_lora(copy.deepcopy(model), rank=2)
+    pm = add_lora(copy.deepcopy(model), rank=2)
     gen = torch.Generator().manual_seed(1)
     with torch.no_grad():
         for name, p in pm.named_parameters():
@@ -141,9 +142,9 @@ def test_sft_loss_equals_core_mle_objective(base):
     xs, ys = np.asarray(batch.prompts), np.asarray(batch.responses)
     core_ll = float(classes.FiniteClass(log_probs=table[None]).log_likelihoods(xs, ys)[0])
     lp = _score(model, xs, ys)
-    got_sum = float(sharpen.sft_loss(lp, reduction="sum"))
+    got_sum = float(losses.sft_loss(lp, reduction="sum"))
     assert got_sum == pytest.approx(-core_ll, rel=RTOL, abs=ATOL)
-    assert float(sharpen.sft_loss(lp)) == pytest.approx(-core_ll / n, rel=RTOL, abs=ATOL / n)
+    assert float(losses.sft_loss(lp)) == pytest.approx(-core_ll / n, rel=RTOL, abs=ATOL / n)
 
 
 def test_lora_reference_is_the_plain_model(lora):
@@ -165,7 +166,7 @@ def test_eq8_loss_equals_core_regression_losses(lora, beta):
     with pm.disable_adapter():
         ref_y, ref_yp = _score(pm, xs, y), _score(pm, xs, yp)
     np.testing.assert_allclose(ref_y.double().numpy(), np.asarray(triples.base_log_probs), atol=LOGP_ATOL, rtol=0)
-    got = float(sharpen.eq8_loss(lp_y, lp_yp, ref_y, ref_yp, ref_y, ref_yp, beta, reduction="sum"))
+    got = float(losses.eq8_loss(lp_y, lp_yp, ref_y, ref_yp, ref_y, ref_yp, beta, reduction="sum"))
     assert core > 1.0  # a non-trivial value to compare
     assert got == pytest.approx(core, rel=RTOL, abs=ATOL)
 
@@ -190,7 +191,7 @@ def test_eq8_population_loss_equals_core_regression_loss(lora):
     lp_y, lp_yp = lp[:, :, None].expand(X, V, V).reshape(-1), lp[:, None, :].expand(X, V, V).reshape(-1)
     rf_y, rf_yp = rf[:, :, None].expand(X, V, V).reshape(-1), rf[:, None, :].expand(X, V, V).reshape(-1)
     w = (torch.exp(rf_y.double()) * torch.exp(rf_yp.double()) / X).float()
-    got = float(sharpen.eq8_loss(lp_y, lp_yp, rf_y, rf_yp, rf_y, rf_yp, beta, weights=w, reduction="sum"))
+    got = float(losses.eq8_loss(lp_y, lp_yp, rf_y, rf_yp, rf_y, rf_yp, beta, weights=w, reduction="sum"))
     assert core > 0.1
     assert got == pytest.approx(core, rel=RTOL, abs=ATOL)
 
@@ -214,9 +215,9 @@ def test_xpo_loss_equals_core_xpo_objective(lora, alpha):
     lp_y, lp_yp = _score(pm, xs, y), _score(pm, xs, yp)
     with pm.disable_adapter():
         ref_y, ref_yp = _score(pm, xs, y), _score(pm, xs, yp)
-    got = float(sharpen.xpo_loss(lp_y, lp_yp, ref_y, ref_yp, ref_y, ref_yp, beta, alpha, reduction="sum"))
+    got = float(losses.xpo_loss(lp_y, lp_yp, ref_y, ref_yp, ref_y, ref_yp, beta, alpha, reduction="sum"))
     assert got == pytest.approx(core, rel=RTOL, abs=ATOL)
-    mean = float(sharpen.xpo_loss(lp_y, lp_yp, ref_y, ref_yp, ref_y, ref_yp, beta, alpha))
+    mean = float(losses.xpo_loss(lp_y, lp_yp, ref_y, ref_yp, ref_y, ref_yp, beta, alpha))
     assert mean == pytest.approx(core / n, rel=RTOL, abs=ATOL / n)
 
 
@@ -231,7 +232,7 @@ def test_kl_estimators_weighted_by_pi_equal_core_kl(lora):
         lt = scoring.token_log_probs(pm, batch)
         with pm.disable_adapter():
             rt = scoring.token_log_probs(pm, batch)
-    k1, k3 = sharpen.kl_estimates(lt, rt, batch.response_mask)
+    k1, k3 = losses.kl_estimates(lt, rt, batch.response_mask)
     assert bool((k3 >= 0).all())
     w = torch.exp(lt.sum(-1).double()) / X  # μ(x) π(y|x)
     assert core > 0.05

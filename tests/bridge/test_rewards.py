@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sharpsim.bridge import rewards
-from sharpsim.bridge.rewards import best_of_n, get_reward, pick, register_reward
+from sharpsim.bridge.rewards import argmax_index, get_reward, pick, register_reward
 
 
 def test_builtin_rewards_by_hand():
@@ -47,10 +47,10 @@ def test_ties_broken_by_loglik_then_index():
     assert pick("loglik", [-1.0, -1.0], [1, 1], [None, None]) == 0
 
 
-def test_best_of_n_first_max_and_tiebreak():
-    assert best_of_n([1.0, 3.0, 3.0, 2.0]) == 1
-    assert best_of_n([1.0, 3.0, 3.0, 2.0], tiebreak=[9.0, 0.0, 1.0, 9.0]) == 2
-    assert best_of_n([5.0]) == 0
+def test_argmax_index_first_max_and_tiebreak():
+    assert argmax_index([1.0, 3.0, 3.0, 2.0]) == 1
+    assert argmax_index([1.0, 3.0, 3.0, 2.0], tiebreak=[9.0, 0.0, 1.0, 9.0]) == 2
+    assert argmax_index([5.0]) == 0
     rng = np.random.default_rng(0)
     for _ in range(20):
         lp = rng.normal(size=7)
@@ -86,8 +86,8 @@ def test_plugin_registry():
         (lambda: pick("loglik", [np.nan, -2.0], [1, 1], [None, None]), "NaN"),
         (lambda: pick("norm_loglik", [-1.0, -2.0], [0, 1], [None, None]), "length must be >= 1"),
         (lambda: pick(lambda a, b, c: np.zeros(3), [-1.0], [1], [None]), "returned shape"),
-        (lambda: best_of_n([[1.0]]), "non-empty 1-D"),
-        (lambda: best_of_n([1.0, 2.0], tiebreak=[1.0]), "tiebreak must have the shape"),
+        (lambda: argmax_index([[1.0]]), "non-empty 1-D"),
+        (lambda: argmax_index([1.0, 2.0], tiebreak=[1.0]), "tiebreak must have the shape"),
         (lambda: pick(3, [-1.0], [1], [None]), "reward must be a registered name"),
     ],
 )

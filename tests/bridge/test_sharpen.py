@@ -7,6 +7,7 @@ never read from the code under test.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -19,7 +20,7 @@ pytest.importorskip("transformers")
 peft = pytest.importorskip("peft")
 
 from sharpsim import cli as top_cli  # noqa: E402
-from sharpsim.bridge import scoring, sharpen, tasks, tiny  # noqa: E402
+from sharpsim.bridge import lora, losses, rlhf, scoring, sft, tasks, tiny, xpo  # noqa: E402
 from sharpsim.bridge.policy import LMPolicy  # noqa: E402
 
 MAX_NEW = 8
@@ -39,28 +40,28 @@ def _policy(model_dir):
 
 @pytest.fixture(scope="module")
 def sft_result(model_dir):
-    return sharpen.sft_sharpen(_policy(model_dir), EXAMPLES, TASK, N=3, lora_rank=4, lr=1e-2, epochs=4,
-                               max_new_tokens=MAX_NEW, seed=0, eval_samples=2)
+    config = sft.SFTConfig(N=3, lora_rank=4, lr=1e-2, epochs=4, max_new_tokens=MAX_NEW, seed=0, eval_samples=2)
+    return sft.sft_sharpen(_policy(model_dir), EXAMPLES, TASK, config)
 
 
 # ----------------------------------------------------------------------------- losses
 def test_losses_on_hand_values():
     lp = torch.tensor([-1.0, -3.0])
-    assert float(sharpen.sft_loss(lp)) == pytest.approx(2.0)
-    assert float(sharpen.sft_loss(lp, reduction="sum")) == pytest.approx(4.0)
-    assert float(sharpen.sft_loss(lp, weights=[3.0, 1.0])) == pytest.approx((3 + 3) / 4)
+    assert float(losses.sft_loss(lp)) == pytest.approx(2.0)
+    assert float(losses.sft_loss(lp, reduction="sum")) == pytest.approx(4.0)
+    assert float(losses.sft_loss(lp, weights=[3.0, 1.0])) == pytest.approx((3 + 3) / 4)
     # one triple: beta=0.5, log-ratios 0.2 and -0.4, rewards -1 and -2 -> 0.5*0.2 + 0.5*0.4 - 1 = -0.7
     args = [torch.tensor([x]) for x in (-0.8, -1.4, -1.0, -1.0, -1.0, -2.0)]
-    assert float(sharpen.eq8_loss(*args, 0.5)) == pytest.approx(0.49)
+    assert float(losses.eq8_loss(*args, 0.5)) == pytest.approx(0.49)
     # alpha * log pi(y'|x) + resid^2 = 2 * (-1.4) + 0.49
-    assert float(sharpen.xpo_loss(*args, 0.5, 2.0)) == pytest.approx(-2.8 + 0.49)
+    assert float(losses.xpo_loss(*args, 0.5, 2.0)) == pytest.approx(-2.8 + 0.49)
 
 
 def test_kl_estimators_by_hand_and_masked():
     lp = torch.tensor([[0.0, -0.5, -1.0, 9.0]])
     ref = torch.tensor([[0.0, -1.0, -0.2, -7.0]])
     mask = torch.tensor([[False, True, True, False]])  # the prompt and a pad position are masked
-    k1, k3 = sharpen.kl_estimates(lp, ref, mask)
+    k1, k3 = losses.kl_estimates(lp, ref, mask)
     d = np.array([-0.5, 0.8])  # log rho = ref - lp on the two response tokens
     assert float(k1[0]) == pytest.approx(-d.sum(), abs=1e-6)
     assert float(k3[0]) == pytest.approx(float(np.sum(np.exp(d) - 1 - d)), abs=1e-6)
@@ -123,8 +124,9 @@ def test_adapter_disabled_reference_equals_the_original_model(sft_result, model_
 # --------------------------------------------------------------------------------- Eq 8
 def test_eq8_training_lowers_the_eq8_loss(model_dir):
     beta = 0.5
-    res = sharpen.rlhf_sharpen(_policy(model_dir), EXAMPLES, n=4, beta=beta, lora_rank=4, lr=1e-2, epochs=6,
-                               max_new_tokens=MAX_NEW, seed=0, task=TASK, eval_samples=2)
+    config = rlhf.RLHFConfig(n=4, beta=beta, lora_rank=4, lr=1e-2, epochs=6, max_new_tokens=MAX_NEW, seed=0,
+                             eval_samples=2)
+    res = rlhf.rlhf_sharpen(_policy(model_dir), EXAMPLES, config, task=TASK)
     tri = res.triples
     assert len(tri) == 4 and [t["example_id"] for t in tri] == [EXAMPLES[i % 3].id for i in range(4)]
     # at the start pi = pi_base, so each residual is -(r(y) - r(y')) = -(log pi_base(y) - log pi_base(y'))
@@ -139,8 +141,9 @@ def test_eq8_training_lowers_the_eq8_loss(model_dir):
 # ---------------------------------------------------------------------------------- XPO
 def test_xpo_grows_the_dataset_and_logs_kl(model_dir):
     T, batch = 3, 2
-    res = sharpen.xpo(_policy(model_dir), EXAMPLES, T=T, beta=0.5, alpha=0.5, batch=batch, steps_per_round=2,
-                      lr=1e-2, lora_rank=4, max_new_tokens=MAX_NEW, seed=0, task=TASK)
+    config = xpo.XPOConfig(T=T, beta=0.5, alpha=0.5, batch=batch, steps_per_round=2, lr=1e-2, lora_rank=4,
+                           max_new_tokens=MAX_NEW, seed=0)
+    res = xpo.xpo(_policy(model_dir), EXAMPLES, config, task=TASK)
     assert [r["data_size"] for r in res.rounds] == [batch * t for t in range(1, T + 1)]
     assert [d["round"] for d in res.data] == [t for t in range(1, T + 1) for _ in range(batch)]
     assert len(res.loss_curve) == 2 * T
@@ -222,20 +225,63 @@ def test_cli_rlhf_and_xpo_write_their_tables(model_dir, tmp_path):
 
 
 # ---------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("make, match", [
+    (lambda: sft.SFTConfig(N=2, lora_rank=0), "`lora_rank` must be an integer >= 1"),
+    (lambda: rlhf.RLHFConfig(beta=1.0, lora_rank=0), "`lora_rank` must be an integer >= 1"),
+    (lambda: xpo.XPOConfig(T=1, beta=1.0, alpha=0.0, lora_rank=0), "`lora_rank` must be an integer"),
+    (lambda: sft.SFTConfig(N=0), "`N` must be an integer >= 1"),
+    (lambda: rlhf.RLHFConfig(n=0, beta=1.0), "`n` must be an integer >= 1"),
+    (lambda: rlhf.RLHFConfig(beta=0.0), "`beta` must be > 0"),
+    (lambda: rlhf.RLHFConfig(beta=-1.0), "`beta` must be > 0"),
+    (lambda: xpo.XPOConfig(T=1, beta=0.0, alpha=0.0), "`beta` must be > 0"),
+    (lambda: xpo.XPOConfig(T=1, beta=1.0, alpha=-0.1), "`alpha` must be >= 0"),
+    (lambda: xpo.XPOConfig(T=0, beta=1.0, alpha=0.0), "`T` must be an integer >= 1"),
+    (lambda: sft.SFTConfig(N=2, reward="nope"), "unknown reward 'nope'"),
+    (lambda: sft.SFTConfig(N=2, epochs=0), "`epochs` must be an integer >= 1"),
+    (lambda: sft.SFTConfig(N=2, eval_samples=0), "`eval_samples` must be an integer >= 1"),
+    (lambda: sft.SFTConfig(N=2, lr=0.0), "`lr` must be > 0"),
+    (lambda: sft.SFTConfig(N=2, weight_decay=-1.0), "`weight_decay` must be >= 0"),
+    (lambda: sft.SFTConfig(N=2, grad_clip=-0.1), "`grad_clip` must be > 0"),
+    (lambda: sft.SFTConfig(N=2, batch_size=0), "`batch_size` must be an integer >= 1"),
+    (lambda: sft.SFTConfig(N=2, max_new_tokens=0), "`max_new_tokens` must be an integer >= 1"),
+    (lambda: sft.SFTConfig(N=2, lora_alpha=0.0), "`lora_alpha` must be > 0"),
+    (lambda: sft.SFTConfig(N=2, lora_dropout=1.0), r"`lora_dropout` must be in \[0, 1\)"),
+    (lambda: rlhf.RLHFConfig(beta=1.0, epochs=0), "`epochs` must be an integer >= 1"),
+    (lambda: rlhf.RLHFConfig(beta=1.0, lora_dropout=-0.5), "`lora_dropout` must be >= 0"),
+    (lambda: xpo.XPOConfig(T=1, beta=1.0, alpha=0.0, batch=0), "`batch` must be an integer >= 1"),
+    (lambda: xpo.XPOConfig(T=1, beta=1.0, alpha=0.0, steps_per_round=0), "`steps_per_round` must be an integer"),
+    (lambda: xpo.XPOConfig(T=1, beta=1.0, alpha=0.0, chunk_size=0), "`chunk_size` must be an integer >= 1"),
+    (lambda: xpo.XPOConfig(T=1, beta=1.0, alpha=0.0, lr=-1e-3), "`lr` must be > 0"),
+])
+def test_bad_config_raises_one_clear_error(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: sft.SFTConfig(N=2.5), "`N` must be an integer"),
+    (lambda: xpo.XPOConfig(T="3", beta=1.0, alpha=0.0), "`T` must be an integer"),
+])
+def test_non_integer_config_settings_are_type_errors(make, match):
+    with pytest.raises(TypeError, match=match):
+        make()
+
+
+def test_configs_are_frozen_keyword_only_and_normalised():
+    c = rlhf.RLHFConfig(beta=1, n=np.int64(3))
+    assert c.beta == 1.0 and isinstance(c.beta, float) and c.n == 3 and type(c.n) is int
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.beta = 2.0
+    with pytest.raises(TypeError):
+        sft.SFTConfig(3)  # keyword-only
+
+
 @pytest.mark.parametrize("call, match", [
-    (lambda p: sharpen.add_lora(p.model, rank=0), "`rank` must be an integer >= 1"),
-    (lambda p: sharpen.sft_sharpen(p, EXAMPLES, TASK, N=2, lora_rank=0), "`lora_rank` must be an integer >= 1"),
-    (lambda p: sharpen.rlhf_sharpen(p, EXAMPLES, beta=1.0, lora_rank=0), "`lora_rank` must be an integer >= 1"),
-    (lambda p: sharpen.xpo(p, EXAMPLES, T=1, beta=1.0, alpha=0.0, lora_rank=0), "`lora_rank` must be an integer"),
-    (lambda p: sharpen.sft_sharpen(p, EXAMPLES, TASK, N=0), "`N` must be an integer >= 1"),
-    (lambda p: sharpen.rlhf_sharpen(p, EXAMPLES, n=0, beta=1.0), "`n` must be an integer >= 1"),
-    (lambda p: sharpen.rlhf_sharpen(p, EXAMPLES, beta=0.0), "`beta` must be > 0"),
-    (lambda p: sharpen.rlhf_sharpen(p, EXAMPLES, beta=-1.0), "`beta` must be > 0"),
-    (lambda p: sharpen.xpo(p, EXAMPLES, T=1, beta=0.0, alpha=0.0), "`beta` must be > 0"),
-    (lambda p: sharpen.xpo(p, EXAMPLES, T=1, beta=1.0, alpha=-0.1), "`alpha` must be >= 0"),
-    (lambda p: sharpen.xpo(p, EXAMPLES, T=0, beta=1.0, alpha=0.0), "`T` must be an integer >= 1"),
-    (lambda p: sharpen.sft_sharpen(p, EXAMPLES, TASK, N=2, reward="nope"), "unknown reward 'nope'"),
-    (lambda p: sharpen.sft_sharpen(p, [], TASK, N=2), "`examples` is empty"),
+    (lambda p: lora.add_lora(p.model, rank=0), "`rank` must be an integer >= 1"),
+    (lambda p: sft.sft_sharpen(p, [], TASK, sft.SFTConfig(N=2)), "`examples` is empty"),
+    (lambda p: sft.sft_sharpen(p, EXAMPLES, TASK, sft.SFTConfig(N=2), eval_examples=[]), "`eval_examples` is empty"),
+    (lambda p: rlhf.rlhf_sharpen(p, [], rlhf.RLHFConfig(beta=1.0)), "`examples` is empty"),
+    (lambda p: xpo.xpo(p, [], xpo.XPOConfig(T=1, beta=1.0, alpha=0.0)), "`examples` is empty"),
 ])
 def test_bad_input_raises_one_clear_error(model_dir, call, match):
     policy = _policy(model_dir)
@@ -244,10 +290,22 @@ def test_bad_input_raises_one_clear_error(model_dir, call, match):
     assert not hasattr(policy.model, "peft_config")  # rejected before the model was touched
 
 
+@pytest.mark.parametrize("call", [
+    lambda p: sft.sft_sharpen(p, EXAMPLES, TASK, rlhf.RLHFConfig(beta=1.0)),
+    lambda p: rlhf.rlhf_sharpen(p, EXAMPLES, {"beta": 1.0}),
+    lambda p: xpo.xpo(p, EXAMPLES, sft.SFTConfig(N=2)),
+])
+def test_a_trainer_refuses_another_trainers_config(model_dir, call):
+    policy = _policy(model_dir)
+    with pytest.raises(TypeError, match="`config` must be an"):
+        call(policy)
+    assert not hasattr(policy.model, "peft_config")
+
+
 @pytest.mark.parametrize("fn, kwargs, match", [
-    (sharpen.eq8_loss, {"beta": 0.0}, "`beta` must be > 0"),
-    (sharpen.xpo_loss, {"beta": 1.0, "alpha": -1.0}, "`alpha` must be >= 0"),
-    (sharpen.xpo_loss, {"beta": -2.0, "alpha": 1.0}, "`beta` must be > 0"),
+    (losses.eq8_loss, {"beta": 0.0}, "`beta` must be > 0"),
+    (losses.xpo_loss, {"beta": 1.0, "alpha": -1.0}, "`alpha` must be >= 0"),
+    (losses.xpo_loss, {"beta": -2.0, "alpha": 1.0}, "`beta` must be > 0"),
 ])
 def test_bad_loss_arguments(fn, kwargs, match):
     x = [torch.zeros(2)] * 6

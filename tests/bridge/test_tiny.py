@@ -11,7 +11,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from sharpsim.bridge import cli_tiny, tiny  # noqa: E402
+from sharpsim.bridge import tiny  # noqa: E402
+from sharpsim.bridge.cli import tiny as cli_tiny  # noqa: E402
 from sharpsim.bridge.policy import LMPolicy  # noqa: E402
 
 COPY = [(d, d) for d in "0123456789"]  # copy one digit: the response is the prompt

@@ -44,7 +44,7 @@ import json
 import math
 from pathlib import Path
 
-from sharpsim.bridge.cli_infer import add_run_arguments
+from sharpsim.bridge.cli.common import add_run_arguments, parse_task_options
 
 COMMANDS = ("sft", "rlhf", "xpo")
 
@@ -53,7 +53,11 @@ _NOT_CONFIG = ("out", "device", "no_progress", "overwrite", "lm_command", "comma
 
 
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
-    """Add the arguments of ``sharpsim lm <name>`` (``name`` in ``sft, rlhf, xpo``) to ``parser``."""
+    """Add the arguments of ``sharpsim lm <name>`` (``name`` in ``sft, rlhf, xpo``) to ``parser``.
+
+    Raises:
+      ValueError: an unknown ``name``.
+    """
     if name not in COMMANDS:
         raise ValueError(f"name must be one of {', '.join(COMMANDS)}, got {name!r}")
     add_run_arguments(parser, seed_help="sampling and training seed (default 0)")
@@ -96,7 +100,6 @@ def validate(args) -> dict:
       FileNotFoundError: ``--model`` (or ``--from-bon``) is not an existing directory.
     """
     from sharpsim.bridge import tasks
-    from sharpsim.bridge.cli_infer import parse_task_options
 
     command = args.lm_command
     ints = [("--n-prompts", args.n_prompts, 1), ("--lora-rank", args.lora_rank, 1),
@@ -142,7 +145,16 @@ def validate(args) -> dict:
 
 
 def run_config(args, settings: dict) -> dict:
-    """The settings that determine the results (recorded in the manifest; must match to resume)."""
+    """The settings that determine the results (recorded in the manifest; must match to resume).
+
+    Args:
+      args: the parsed arguments.
+      settings: what :func:`validate` returned.
+
+    Returns:
+      Every argument except those that do not change results (output folder, device, progress,
+      overwrite), with the model and ``--from-bon`` paths resolved and the task options parsed.
+    """
     cfg = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and not k.startswith("_")}
     cfg["model"] = str(Path(args.model).expanduser().resolve())
     cfg["task_option"] = settings["task_options"]
@@ -155,6 +167,15 @@ def bon_draws(bon_dir, *, model_fingerprint: str, task: str, task_options: dict,
               max_new_tokens: int, N: int) -> dict:
     """The draws of a finished ``sharpsim lm bon`` run as ``example id -> {"tokens", "text", "log_prob",
     "length", "hit_eos"}`` (sample order), for the prompts it marked done.
+
+    Args:
+      bon_dir: the ``bon`` run directory (opened read-only).
+      model_fingerprint, task, task_options, data_seed, max_new_tokens: this run's settings, which
+        the ``bon`` run must share.
+      N: draws needed per prompt.
+
+    Returns:
+      The draws by example id.
 
     Raises:
       ValueError: the folder is not a ``bon`` run, or it was made with another model, task, data
@@ -265,9 +286,19 @@ def _fmt(x) -> str:
 
 
 def main(args) -> int:
-    """Run ``sharpsim lm sft|rlhf|xpo`` (see the module doc); prints the summary's headline numbers."""
+    """Run ``sharpsim lm sft|rlhf|xpo`` (see the module doc); prints the summary's headline numbers.
+
+    Args:
+      args: the parsed arguments (``args.lm_command`` is ``sft``, ``rlhf`` or ``xpo``).
+
+    Returns:
+      0.
+
+    Raises:
+      ValueError, FileNotFoundError: bad arguments (see :func:`validate`).
+    """
     settings = validate(args)
-    from sharpsim.bridge import sharpen
+    from sharpsim.bridge import rlhf, sft, xpo
     from sharpsim.bridge.policy import LMPolicy
     from sharpsim.bridge.runs import RunDir
 
@@ -279,7 +310,7 @@ def main(args) -> int:
     policy = LMPolicy.from_pretrained(settings["model"], device=args.device)
     progress = not args.no_progress
     common = dict(lora_rank=args.lora_rank, lr=args.lr, weight_decay=args.weight_decay, grad_clip=args.grad_clip,
-                  max_new_tokens=args.max_new_tokens, seed=args.seed, run=run, progress=progress)
+                  max_new_tokens=args.max_new_tokens, seed=args.seed)
     files: list = []
     if command == "sft":
         draws = None
@@ -287,9 +318,9 @@ def main(args) -> int:
             draws = bon_draws(args.from_bon, model_fingerprint=run.manifest["model_fingerprint"], task=args.task,
                               task_options=settings["task_options"], data_seed=args.data_seed,
                               max_new_tokens=args.max_new_tokens, N=args.N)
-        result = sharpen.sft_sharpen(policy, examples, task, N=args.N, epochs=args.epochs,
-                                     batch_size=args.batch_size, reward=args.reward,
-                                     eval_samples=args.eval_samples, draws=draws, **common)
+        config = sft.SFTConfig(N=args.N, epochs=args.epochs, batch_size=args.batch_size, reward=args.reward,
+                               eval_samples=args.eval_samples, **common)
+        result = sft.sft_sharpen(policy, examples, task, config, draws=draws, run=run, progress=progress)
         summary = result.summary
         summary["reused_bon_prompts"] = 0 if draws is None else sum(ex.id in draws for ex in examples)
         files += _plot_curve(result.loss_curve, run.path, "train_curve",
@@ -299,9 +330,9 @@ def main(args) -> int:
                     f"SFT-tuned {_fmt(summary['tuned_sampled_acc'])}, gap {_fmt(summary['amortization_gap'])}, "
                     f"loglik lift {_fmt(summary['loglik_lift'])} nats")
     elif command == "rlhf":
-        result = sharpen.rlhf_sharpen(policy, examples, n=args.n, beta=args.beta, epochs=args.epochs,
-                                      batch_size=args.batch_size, task=task, eval_samples=args.eval_samples,
-                                      **common)
+        config = rlhf.RLHFConfig(n=args.n, beta=args.beta, epochs=args.epochs, batch_size=args.batch_size,
+                                 eval_samples=args.eval_samples, **common)
+        result = rlhf.rlhf_sharpen(policy, examples, config, task=task, run=run, progress=progress)
         summary = result.summary
         files += _plot_curve(result.loss_curve, run.path, "train_curve",
                              title=f"RLHF-Sharpening (Eq 8, beta={args.beta:g}, LoRA r={args.lora_rank})")
@@ -309,8 +340,9 @@ def main(args) -> int:
                     f"KL k1 {_fmt(summary['kl_k1'])} k3 {_fmt(summary['kl_k3'])}, "
                     f"tuned acc {_fmt(summary['tuned_sampled_acc'])}")
     else:
-        result = sharpen.xpo(policy, examples, T=args.T, beta=args.beta, alpha=args.alpha, batch=args.batch,
-                             steps_per_round=args.steps_per_round, task=task, **common)
+        config = xpo.XPOConfig(T=args.T, beta=args.beta, alpha=args.alpha, batch=args.batch,
+                               steps_per_round=args.steps_per_round, **common)
+        result = xpo.xpo(policy, examples, config, task=task, run=run, progress=progress)
         summary = result.summary
         files += _plot_xpo(result.rounds, run.path)
         headline = (f"T={args.T}: loss {_fmt(summary['final_loss'])}, KL k1 {_fmt(summary['kl_k1_last_round'])} "

@@ -25,7 +25,7 @@ DEFAULT_EVAL = 200
 
 
 def configure(parser: argparse.ArgumentParser, name: str = "train-tiny") -> None:
-    """Add the ``train-tiny`` arguments to ``parser``."""
+    """Add the ``train-tiny`` arguments to ``parser`` (``name`` is accepted for the common interface)."""
     parser.add_argument("--task", required=True,
                         help="task name or spec, e.g. arithmetic or 'arithmetic:steps=3' (sharpsim.bridge.tasks)")
     parser.add_argument("--out", required=True, help="directory to save the model, tokenizer and manifest")
@@ -63,7 +63,21 @@ def _check(args) -> None:
 
 def evaluate(policy, task, examples, *, max_new_tokens: int, n_samples: int = 4, seed: int = 0,
              progress: bool = False) -> dict:
-    """Greedy accuracy and mean accuracy of ``n_samples`` temperature-1 draws on ``examples``."""
+    """Greedy accuracy and mean accuracy of ``n_samples`` temperature-1 draws on ``examples``.
+
+    Args:
+      policy: the ``LMPolicy``.
+      task: the task (correctness).
+      examples: the held-out examples.
+      max_new_tokens: the response cap.
+      n_samples: draws per prompt.
+      seed: sampling seed.
+      progress: show progress bars.
+
+    Returns:
+      ``n``, ``greedy_accuracy``, ``sample_accuracy_t1``, ``pass_at_<n_samples>_t1``,
+      ``max_new_tokens`` and three greedy examples.
+    """
     prompts = [e.prompt for e in examples]
     greedy = policy.greedy(prompts, max_new_tokens=max_new_tokens, progress=progress)
     greedy_acc = sum(task.is_correct(e, r) for e, r in zip(examples, greedy.text)) / len(examples)
@@ -77,6 +91,17 @@ def evaluate(policy, task, examples, *, max_new_tokens: int, n_samples: int = 4,
 
 
 def main(args) -> int:
+    """Run ``sharpsim lm train-tiny``: train, save, and report held-out accuracy (see the module doc).
+
+    Args:
+      args: the parsed arguments.
+
+    Returns:
+      0.
+
+    Raises:
+      ValueError: a bad argument (the message names the flag).
+    """
     import json
     from pathlib import Path
 

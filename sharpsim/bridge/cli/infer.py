@@ -26,33 +26,16 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 import sys
 from pathlib import Path
+
+from sharpsim.bridge.cli.common import add_run_arguments, parse_task_options
 
 DEFAULT_REWARDS = "loglik,norm_loglik,majority"
 
 #: settings that do not change the results: left out of the run's config, so they may differ on resume
 _NOT_CONFIG = ("out", "device", "no_progress", "overwrite", "chunk_prompts", "n_boot", "n_subsets",
                "confidence", "rewards", "k", "lm_command", "command", "_unavailable")
-
-
-def add_run_arguments(parser: argparse.ArgumentParser, *, seed_help: str) -> None:
-    """The arguments every ``sharpsim lm`` run command shares (model, task, prompts, output, seeds,
-    device, progress, overwrite); ``bon``/``passk`` and ``sft``/``rlhf``/``xpo`` add their own."""
-    parser.add_argument("--model", required=True, metavar="DIR", help="local model directory (from_pretrained)")
-    parser.add_argument("--task", required=True, metavar="NAME",
-                        help="task: arithmetic, prontoqa, game24, jsonl (with --task-option path=FILE)")
-    parser.add_argument("--task-option", action="append", default=[], metavar="KEY=VALUE",
-                        help="a task option, e.g. steps=3 (repeatable; integers are passed as ints)")
-    parser.add_argument("--n-prompts", type=int, required=True, metavar="K", help="number of task prompts")
-    parser.add_argument("--out", required=True, metavar="DIR", help="run directory (resumed if it exists)")
-    parser.add_argument("--max-new-tokens", type=int, default=64, help="cap on response tokens (default 64)")
-    parser.add_argument("--seed", type=int, default=0, help=seed_help)
-    parser.add_argument("--data-seed", type=int, default=0, help="seed of the task's examples (default 0)")
-    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)")
-    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    parser.add_argument("--overwrite", action="store_true", help="delete an existing run in --out first")
 
 
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
@@ -76,25 +59,6 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     else:
         parser.add_argument("--k", default=None,
                             help="comma-separated k values (default 1, 2, 4, ..., N)")
-
-
-def parse_task_options(items) -> dict:
-    """``["steps=3", "ops=+*"]`` -> ``{"steps": 3, "ops": "+*"}`` (integer-looking values become ints).
-
-    Raises:
-      ValueError: an item is not ``key=value`` with a non-empty key, or a key repeats.
-    """
-    options: dict = {}
-    for item in items or []:
-        key, eq, value = str(item).partition("=")
-        key = key.strip()
-        if not eq or not key:
-            raise ValueError(f"--task-option must be KEY=VALUE, got {item!r}")
-        if key in options:
-            raise ValueError(f"--task-option {key!r} is given twice")
-        value = value.strip()
-        options[key] = int(value) if re.fullmatch(r"[-+]?\d+", value) else value
-    return options
 
 
 def _int_list(text: str, flag: str) -> list[int]:
@@ -370,7 +334,7 @@ def main(args) -> int:
 
     command = args.lm_command
     if command not in ("bon", "passk"):
-        raise ValueError(f"cli_infer runs 'bon' or 'passk', not {command!r}")
+        raise ValueError(f"sharpsim.bridge.cli.infer runs 'bon' or 'passk', not {command!r}")
     settings = validate(args)
     task = settings["task"]
     examples = task.examples(args.n_prompts, seed=args.data_seed)
