@@ -34,3 +34,30 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory):
+    """A random tiny GPT-2 (seed 0, :func:`sharpsim.bridge.tiny.save_random_tiny`), saved once per
+    session; the tests only read it."""
+    from sharpsim.bridge import tiny
+
+    return tiny.save_random_tiny(tmp_path_factory.mktemp("tiny") / "model", seed=0)
+
+
+@pytest.fixture(scope="module")
+def policy(model_dir):
+    """The random tiny model as an ``LMPolicy`` on CPU, one per test module."""
+    from sharpsim.bridge.policy import LMPolicy
+
+    return LMPolicy.from_pretrained(model_dir, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def sft_result(model_dir):
+    """One SFT-Sharpening run (N = 3, LoRA rank 4, 4 epochs) on the tiny model; the tests only read it."""
+    from bridge._tiny_runs import EXAMPLES, MAX_NEW, TASK, fresh_policy
+    from sharpsim.bridge import sft
+
+    config = sft.SFTConfig(N=3, lora_rank=4, lr=1e-2, epochs=4, max_new_tokens=MAX_NEW, seed=0, eval_samples=2)
+    return sft.sft_sharpen(fresh_policy(model_dir), EXAMPLES, TASK, config)

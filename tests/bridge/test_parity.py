@@ -6,8 +6,8 @@ plain forward pass (logits cast to float64, log-softmax in float64), build the c
 ``TabularPolicy``/``Problem`` from it, and check that on the same inputs
 
 * the bridge's BoN selection (``rewards.pick("loglik", ...)``, what ``sft_sharpen`` uses, on scores
-  from ``scoring.response_log_probs``) picks what ``oracle.best_of_n(method="literal")`` picks from the
-  same N draws;
+  from ``scoring.response_log_probs``) picks what ``oracle.sample_best_of_n(method="literal")`` picks
+  from the same N draws;
 * ``sft_loss`` equals ``−FiniteClass.log_likelihoods`` (the core's MLE objective);
 * ``eq8_loss`` equals ``FiniteClass.regression_losses`` on sampled triples and
   ``objectives.regression_loss`` as a population loss (all pairs weighted by μ π_base π_base);
@@ -123,7 +123,7 @@ def test_bon_selection_equals_core_literal_bon(base):
     n, N = 40, 6
     key = jax.random.key(3)
     draws = oracle.sample_and_evaluate(key, problem, n, N)  # the draws literal BoN makes with this key
-    core = oracle.best_of_n(key, problem, n, N, method="literal")
+    core = oracle.sample_best_of_n(key, problem, n, N, method="literal")
     xs = np.asarray(draws.prompts)
     ys = np.asarray(draws.responses)  # [n, N]
     scores = _score(model, np.repeat(xs, N), ys.ravel()).double().numpy().reshape(n, N)
@@ -138,7 +138,7 @@ def test_bon_selection_equals_core_literal_bon(base):
 def test_sft_loss_equals_core_mle_objective(base):
     model, table, problem = base
     n, N = 32, 4
-    batch = oracle.best_of_n(jax.random.key(7), problem, n, N, method="literal")
+    batch = oracle.sample_best_of_n(jax.random.key(7), problem, n, N, method="literal")
     xs, ys = np.asarray(batch.prompts), np.asarray(batch.responses)
     core_ll = float(classes.FiniteClass(log_probs=table[None]).log_likelihoods(xs, ys)[0])
     lp = _score(model, xs, ys)

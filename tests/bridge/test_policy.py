@@ -20,16 +20,6 @@ PROMPTS = ["12+3=", "a", "hello world\n", "x*y"]
 pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return tiny.save_random_tiny(tmp_path_factory.mktemp("random_tiny"), seed=0)
-
-
-@pytest.fixture(scope="module")
-def policy(model_dir):
-    return LMPolicy.from_pretrained(model_dir, device="cpu")
-
-
 def _argmax_by_hand(model, prompt, steps, eos):
     ctx, out = list(prompt), []
     for _ in range(steps):

@@ -19,7 +19,6 @@ import pytest
 
 pytest.importorskip("torch")
 
-from sharpsim.bridge import tiny
 from sharpsim.bridge.policy import LMPolicy
 
 
@@ -49,12 +48,6 @@ class _LLM:
                                                  stop_reason=None))
             outs.append(SimpleNamespace(outputs=comps))
         return outs
-
-
-@pytest.fixture(scope="module")
-def policy(tmp_path_factory):
-    path = tiny.save_random_tiny(tmp_path_factory.mktemp("tiny"), seed=0)
-    return LMPolicy.from_pretrained(path, device="cpu")
 
 
 def test_vllm_backend_builds_requests_and_samples(policy, monkeypatch):

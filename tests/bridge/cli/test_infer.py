@@ -16,7 +16,6 @@ pytest.importorskip("transformers")
 from sharpsim.bridge import cli as lm_cli
 from sharpsim.bridge import tasks
 from sharpsim.bridge.policy import LMPolicy
-from sharpsim.bridge.tiny import save_random_tiny
 from sharpsim.cli import _parser
 
 N_PROMPTS, N = 3, 4
@@ -50,11 +49,6 @@ def _first_char_task():
     yield
     tasks.registry._REGISTRY.clear()
     tasks.registry._REGISTRY.update(saved)
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return save_random_tiny(tmp_path_factory.mktemp("tiny") / "model", seed=0)
 
 
 def _args(command, model, out, *extra):
