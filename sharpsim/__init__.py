@@ -8,6 +8,7 @@ from sharpsim import (
     _config,  # noqa: F401  (sets the floating-point policy first)
     algorithms,
     bounds,
+    classes,
     oracle,
     policies,
     problems,
@@ -49,6 +50,7 @@ __all__ = [
     "bon_sampler",
     "bon_success_probability",
     "bounds",
+    "classes",
     "concentrability",
     "coverage",
     "hellinger",

@@ -19,7 +19,8 @@ from scipy import stats
 
 import sharpsim as ss
 from sharpsim import classes, oracle, problems
-from sharpsim.algorithms import sft_sharpening
+from sharpsim.algorithms import sft_sharpening, xpo
+from sharpsim.classes import ball_least_squares
 
 #: Two-sample tests fail a true "same law" with this probability.
 SAME_LAW_ALPHA = 1e-3
@@ -150,7 +151,7 @@ def bench_bon(*, quick: bool = False, seed: int = 0, num_prompts: int = 100, num
     t_ref = time.perf_counter() - t0
 
     def draw(key, problem, N):  # the problem is an argument: closing over it makes XLA
-        batch = oracle.best_of_n(key, problem, picks, N)  # constant-fold the sort
+        batch = oracle.sample_best_of_n(key, problem, picks, N)  # constant-fold the sort
         return batch.prompts, batch.responses
 
     t_fast, (fast_prompts, fast) = _timed(jax.jit(draw), jax.random.key(seed + 1), problem, N)
@@ -260,9 +261,6 @@ def _numpy_xpo(rng, feats, base_lp, T, beta, alpha, radius):
 def bench_xpo(*, quick: bool = False, seed: int = 0) -> dict:
     """The exact Eq 8 ball regression (sharpsim, jitted and vmapped) against SciPy SLSQP, and XPO
     iterations per second (sharpsim, vmapped seeds) against a NumPy/SciPy loop, on Example J.1."""
-    from sharpsim.algorithms import xpo
-    from sharpsim.linear import ball_least_squares
-
     d, n_rows, problems_count = 8, 64, (16 if quick else 64)
     rng = np.random.default_rng(seed)
     As = rng.normal(size=(problems_count, n_rows, d))

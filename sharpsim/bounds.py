@@ -14,19 +14,24 @@ from sharpsim.coefficients import argmax_mass
 from sharpsim.problems import Problem
 
 __all__ = [
+    "MARGIN_LEMMA_MAX_GAMMA",
     "adaptive_sft_error_bound",
     "adaptive_sft_upper_bound",
+    "adaptive_stop_level",
     "bon_inference",
     "bon_inference_guarantee",
     "lemma_i1_expected_draws",
     "lemma_i1_miss_probability",
+    "margin_lemma_beta",
     "rlhf_beta",
     "rlhf_error_bound",
     "rlhf_upper_bound",
     "sft_error_bound",
     "sft_lower_bound",
+    "sft_num_prompts",
     "sft_prescription",
     "sft_upper_bound",
+    "xpo_alpha",
     "xpo_beta",
     "xpo_linear_upper_bound",
     "xpo_upper_bound",
@@ -40,8 +45,16 @@ def bon_inference(problem: Problem, *, rho: float, gamma: float = 0.0, constant:
     probability at least ``1 - ρ`` (because ``(1 - p)^N <= e^{-Np}``). Prop C.1 is sharp
     (``constant = 1``); the parameter is kept for uniformity with the other bounds.
 
+    Args:
+      problem: the problem.
+      rho: failure probability ρ ∈ (0, 1).
+      gamma: the approximation level of ``y*_γ``.
+      constant: kept for uniformity (default 1).
+
     Returns:
       ``[num_prompts]`` float array: ``constant · log(1/ρ) / π_base(y*_γ(x)|x)`` per prompt.
+    Raises:
+      ValueError: naming the argument out of range.
     """
     rho = v.check_open_unit_interval("rho", rho)
     constant = v.check_positive("constant", constant)
@@ -52,7 +65,15 @@ def bon_inference(problem: Problem, *, rho: float, gamma: float = 0.0, constant:
 def bon_inference_guarantee(problem: Problem, N, *, gamma: float = 0.0) -> float:
     """Prop C.1 read the other way: ``P_{x~μ}[BoN_N pick ∈ y*_γ(x)] >= E_μ[1 - e^{-N π_base(y*_γ(x)|x)}]``.
 
-    ``N`` is a number of draws (``>= 1``); the right-hand side is returned.
+    Args:
+      problem: the problem.
+      N: the number of draws (``>= 1``).
+      gamma: the approximation level of ``y*_γ``.
+
+    Returns:
+      The right-hand side.
+    Raises:
+      ValueError: naming the argument out of range.
     """
     N = v.check_at_least("N", N, 1.0)
     mass = jnp.exp(argmax_mass(problem, gamma=gamma))
@@ -87,6 +108,11 @@ def sft_lower_bound(C, log_size, eps, *, p: float = 1, adaptive: bool = False, c
       p: moment of the coverage coefficient.
       adaptive: the adaptive-sampling form.
       constant: the absolute constant hidden by ``≳`` (default 1).
+
+    Returns:
+      The number of queries.
+    Raises:
+      ValueError: naming the argument out of range.
     """
     C, log_size, eps, p, constant = _lb_common(C, log_size, eps, p, constant)
     log_term = 1.0 + np.log(C * eps ** (-1.0 / p))
@@ -108,6 +134,17 @@ def sft_upper_bound(coverage, log_size, eps, *, delta, rho, constant: float = 1.
 
     queries (with ``n ≍ log(|Π|/ρ)/(δ ε)`` prompts and ``N ≍ C_cov log(1/δ)/ε`` draws each;
     see :func:`sft_prescription`). Assumes realizability ``π^BoN_N ∈ Π`` (Assumption 4.1).
+
+    Args:
+      coverage: ``C_cov >= 1``.
+      log_size: ``log|Π| >= 0``.
+      eps, delta, rho: the target ε, the level δ and the failure probability ρ, each in (0, 1).
+      constant: the constant hidden by ``≲`` (default 1).
+
+    Returns:
+      The number of queries m.
+    Raises:
+      ValueError: naming the argument out of range.
     """
     coverage = v.check_at_least("coverage", coverage, 1.0)
     eps = v.check_open_unit_interval("eps", eps)
@@ -116,22 +153,71 @@ def sft_upper_bound(coverage, log_size, eps, *, delta, rho, constant: float = 1.
     return float(constant * coverage * _log_class_over_rho(log_size, rho) * np.log(1 / delta) / (delta * eps**2))
 
 
-def sft_prescription(coverage, log_size, eps, *, delta, rho, constant: float = 1.0) -> tuple[int, int]:
-    """Thm 4.1's choice of ``(n, N)``: ``n = ⌈c log(|Π|/ρ)/(δ ε)⌉``, ``N = ⌈c C_cov log(2/δ)/ε⌉``
-    (``N = N* log(2/δ)`` with ``N* = c C_cov/ε``); ``c = constant``."""
-    coverage = v.check_at_least("coverage", coverage, 1.0)
+def sft_num_prompts(log_size, eps, *, delta, rho, constant: float = 1.0) -> int:
+    """Thm 4.1's number of prompts ``n = max(1, ⌈c log(|Π|/ρ)/(δ ε)⌉)`` with ``c = constant``.
+
+    Args:
+      log_size: ``log|Π|`` (``>= 0``).
+      eps: target error ε ∈ (0, 1).
+      delta: the level δ ∈ (0, 1) of ``err_δ``.
+      rho: failure probability ρ ∈ (0, 1).
+      constant: the constant hidden by ``≍`` (default 1).
+
+    Returns:
+      The number of prompts, at least 1.
+
+    Raises:
+      ValueError: naming the argument out of range.
+    """
     eps = v.check_open_unit_interval("eps", eps)
     delta = v.check_open_unit_interval("delta", delta)
     constant = v.check_positive("constant", constant)
     n = int(np.ceil(constant * _log_class_over_rho(log_size, rho) / (delta * eps)))
+    return max(n, 1)
+
+
+def sft_prescription(coverage, log_size, eps, *, delta, rho, constant: float = 1.0) -> tuple[int, int]:
+    """Thm 4.1's choice of ``(n, N)``: ``n = ⌈c log(|Π|/ρ)/(δ ε)⌉``, ``N = ⌈c C_cov log(2/δ)/ε⌉``
+    (``N = N* log(2/δ)`` with ``N* = c C_cov/ε``); ``c = constant``.
+
+    Args:
+      coverage: ``C_cov >= 1``.
+      log_size: ``log|Π|`` (``>= 0``).
+      eps, delta, rho: the target ε, the level δ and the failure probability ρ, each in (0, 1).
+      constant: the constant hidden by ``≍`` (default 1).
+
+    Returns:
+      ``(n, N)``, each at least 1 (``n`` is :func:`sft_num_prompts`).
+
+    Raises:
+      ValueError: naming the argument out of range.
+    """
+    coverage = v.check_at_least("coverage", coverage, 1.0)
+    eps = v.check_open_unit_interval("eps", eps)
+    delta = v.check_open_unit_interval("delta", delta)
+    constant = v.check_positive("constant", constant)
+    n = sft_num_prompts(log_size, eps, delta=delta, rho=rho, constant=constant)
     N = int(np.ceil(constant * coverage * np.log(2 / delta) / eps))
-    return max(n, 1), max(N, 1)
+    return n, max(N, 1)
 
 
 def sft_error_bound(coverage, log_size, *, n, N_star, delta, rho, constant: float = 1.0) -> float:
     """Thm 4.1′: with ``N = N* log(2/δ)`` draws per prompt, w.p. ≥ 1 − ρ,
 
         P_x[π̂(y*_γ(x)|x) ≤ 1 − 2δ] ≤ constant · ( log(|Π|/ρ)/(δ n) + C_cov,γ / N* ).
+
+    Args:
+      coverage: ``C_cov,γ >= 1``.
+      log_size: ``log|Π| >= 0``.
+      n: the number of prompts (``> 0``).
+      N_star: ``N*`` (``> 0``).
+      delta, rho: the level δ and the failure probability ρ, each in (0, 1).
+      constant: the constant hidden by ``≲`` (default 1).
+
+    Returns:
+      The bound on the error.
+    Raises:
+      ValueError: naming the argument out of range.
     """
     coverage = v.check_at_least("coverage", coverage, 1.0)
     n = v.check_positive("n", n)
@@ -147,6 +233,17 @@ def adaptive_sft_upper_bound(adaptive_coverage, log_size, eps, *, delta, rho, co
         E[m] = constant · C̄_cov log(|Π|/ρ) log(1/δ) / (δ ε)
 
     (1/ε instead of Thm 4.1's 1/ε², matching Thm D.2). Assumes the adaptive BoN law is realizable.
+
+    Args:
+      adaptive_coverage: ``C̄_cov >= 1`` (App D).
+      log_size: ``log|Π| >= 0``.
+      eps, delta, rho: the target ε, the level δ and the failure probability ρ, each in (0, 1).
+      constant: the constant hidden by ``≲`` (default 1).
+
+    Returns:
+      The expected number of queries.
+    Raises:
+      ValueError: naming the argument out of range.
     """
     adaptive_coverage = v.check_at_least("adaptive_coverage", adaptive_coverage, 1.0)
     eps = v.check_open_unit_interval("eps", eps)
@@ -156,15 +253,57 @@ def adaptive_sft_upper_bound(adaptive_coverage, log_size, eps, *, delta, rho, co
 
 
 def adaptive_sft_error_bound(log_size, *, n, delta, rho, constant: float = 1.0) -> float:
-    """Thm D.1 (finite-n form): error ≤ ``constant · log(|Π|/ρ)/(δ n)``."""
+    """Thm D.1 (finite-n form): error ≤ ``constant · log(|Π|/ρ)/(δ n)``.
+
+    Args:
+      log_size: ``log|Π| >= 0``.
+      n: the number of prompts (``> 0``).
+      delta, rho: the level δ and the failure probability ρ, each in (0, 1).
+      constant: the constant hidden by ``≲`` (default 1).
+
+    Returns:
+      The bound on the error.
+    Raises:
+      ValueError: naming the argument out of range.
+    """
     n = v.check_positive("n", n)
     delta = v.check_open_unit_interval("delta", delta)
     constant = v.check_positive("constant", constant)
     return float(constant * _log_class_over_rho(log_size, rho) / (delta * n))
 
 
+def adaptive_stop_level(delta) -> float:
+    """Thm D.1's stop level ``μ = ln(2/δ)`` of App D's adaptive rule.
+
+    With it, the response the rule keeps misses ``y*(x)`` with probability at most
+    ``e^{-μ} = δ/2`` (Lemma I.1).
+
+    Args:
+      delta: the level δ ∈ (0, 1).
+
+    Returns:
+      ``ln(2/δ)``.
+
+    Raises:
+      ValueError: if δ is not in (0, 1).
+    """
+    delta = v.check_open_unit_interval("delta", delta)
+    return float(np.log(2 / delta))
+
+
 def lemma_i1_expected_draws(stop_level, p_star, num_argmax: int = 1) -> float:
-    """Lemma I.1: ``E[N_μ(x)] ≤ (μ + 1/|y*(x)|) / P*`` with ``P* = max_y π_base(y|x)``."""
+    """Lemma I.1: ``E[N_μ(x)] ≤ (μ + 1/|y*(x)|) / P*`` with ``P* = max_y π_base(y|x)``.
+
+    Args:
+      stop_level: μ > 0.
+      p_star: ``P*`` ∈ (0, 1].
+      num_argmax: ``|y*(x)| >= 1``.
+
+    Returns:
+      The bound on the expected number of draws.
+    Raises:
+      ValueError: naming the argument out of range.
+    """
     stop_level = v.check_positive("stop_level", stop_level)
     p_star = v.check_positive("p_star", p_star)
     if p_star > 1:
@@ -174,7 +313,17 @@ def lemma_i1_expected_draws(stop_level, p_star, num_argmax: int = 1) -> float:
 
 
 def lemma_i1_miss_probability(stop_level, num_argmax: int = 1) -> float:
-    """Lemma I.1: the response kept at ``N_μ`` misses ``y*(x)`` w.p. ≤ ``e^{-|y*(x)| μ}``."""
+    """Lemma I.1: the response kept at ``N_μ`` misses ``y*(x)`` w.p. ≤ ``e^{-|y*(x)| μ}``.
+
+    Args:
+      stop_level: μ > 0.
+      num_argmax: ``|y*(x)| >= 1``.
+
+    Returns:
+      The bound on the miss probability.
+    Raises:
+      ValueError: naming the argument out of range.
+    """
     stop_level = v.check_positive("stop_level", stop_level)
     num_argmax = v.check_at_least("num_argmax", num_argmax, 1.0)
     return float(np.exp(-num_argmax * stop_level))
@@ -188,6 +337,19 @@ def rlhf_upper_bound(C_conc, C_loss, log_size, eps, *, margin, delta, rho, const
 
     queries (two responses per prompt; ``Õ`` hides further log factors, which are not added).
     Assumes ``π*_β ∈ Π``, ``C_π <= C_conc`` and ``C_{π_base/π;β} <= C_loss`` for all ``π ∈ Π``.
+
+    Args:
+      C_conc, C_loss: the concentrability bounds (each ``>= 1``).
+      log_size: ``log|Π| >= 0``.
+      eps: the target ε ∈ (0, 1).
+      margin: ``γ_margin > 0``.
+      delta, rho: the level δ and the failure probability ρ, each in (0, 1).
+      constant: the constant hidden by ``≲`` (default 1).
+
+    Returns:
+      The number of queries m.
+    Raises:
+      ValueError: naming the argument out of range.
     """
     C_conc = v.check_at_least("C_conc", C_conc, 1.0)
     C_loss = v.check_at_least("C_loss", C_loss, 1.0)
@@ -200,9 +362,23 @@ def rlhf_upper_bound(C_conc, C_loss, log_size, eps, *, margin, delta, rho, const
 
 
 def rlhf_error_bound(C_conc, C_loss, log_size, *, n, beta, margin, delta, rho, constant: float = 1.0) -> float:
-    """Thm 4.2′ (finite-n form, as stated in THEORY.md §6):
+    """Thm 4.2′ (the finite-n form of Thm 4.2):
 
         error ≤ constant/(γ_margin δ) · ( sqrt(C_conc log³(C_loss |Π|/ρ)/n) + β log C_conc + γ_margin ).
+
+    Args:
+      C_conc, C_loss: the concentrability bounds (each ``>= 1``).
+      log_size: ``log|Π| >= 0``.
+      n: the number of pairs (``> 0``).
+      beta: β > 0.
+      margin: ``γ_margin > 0``.
+      delta, rho: the level δ and the failure probability ρ, each in (0, 1).
+      constant: the constant hidden by ``≲`` (default 1).
+
+    Returns:
+      The bound on the error.
+    Raises:
+      ValueError: naming the argument out of range.
     """
     C_conc = v.check_at_least("C_conc", C_conc, 1.0)
     C_loss = v.check_at_least("C_loss", C_loss, 1.0)
@@ -217,7 +393,18 @@ def rlhf_error_bound(C_conc, C_loss, log_size, *, n, beta, margin, delta, rho, c
 
 
 def rlhf_beta(margin, *, eps, delta, constant: float = 1.0) -> float:
-    """Thm 4.2's choice ``β = constant · γ_margin δ ε``."""
+    """Thm 4.2's choice ``β = constant · γ_margin δ ε``.
+
+    Args:
+      margin: ``γ_margin > 0``.
+      eps, delta: the target ε and the level δ, each in (0, 1).
+      constant: the constant hidden by ``≲`` (default 1).
+
+    Returns:
+      β.
+    Raises:
+      ValueError: naming the argument out of range.
+    """
     margin = v.check_positive("margin", margin)
     eps = v.check_open_unit_interval("eps", eps)
     delta = v.check_open_unit_interval("delta", delta)
@@ -226,17 +413,82 @@ def rlhf_beta(margin, *, eps, delta, constant: float = 1.0) -> float:
 
 def xpo_beta(margin, num_responses, *, delta) -> float:
     """Thm 4.3's ``β = γ_margin / (2 log(2|Y|/δ))``, under which ``π*_β(y*|x) >= 1 − δ/2`` (for
-    ``γ_margin <= 2.51``; see ``theory/kl_optimum.md``)."""
+    ``γ_margin <=`` :data:`MARGIN_LEMMA_MAX_GAMMA`; see ``theory/kl_optimum.md``).
+
+    Args:
+      margin: ``γ_margin > 0``, used as given (:func:`margin_lemma_beta` caps it to the lemma's range).
+      num_responses: ``|Y| >= 1``.
+      delta: the level δ ∈ (0, 1).
+
+    Returns:
+      β.
+
+    Raises:
+      ValueError: naming the argument out of range.
+    """
     margin = v.check_positive("margin", margin)
     num_responses = v.check_positive_int("num_responses", num_responses)
     delta = v.check_open_unit_interval("delta", delta)
     return float(margin / (2.0 * np.log(2.0 * num_responses / delta)))
 
 
+#: ``γ₀ ≈ 2.5129``, the positive root of ``log(1 + γ) = γ/2``: the margin lemma's proof uses
+#: ``log(1 + γ) >= γ/2``, which holds exactly for ``0 <= γ <= γ₀`` (``theory/kl_optimum.md``).
+MARGIN_LEMMA_MAX_GAMMA = 2.512862417252339
+
+
+def margin_lemma_beta(margin, num_responses, *, delta) -> float:
+    """The margin lemma's ``β = min(γ_margin, γ₀) / (2 log(2|Y|/δ))`` (Thm 4.3's choice of β).
+
+    The lemma (in the proof of Thm 4.3, Huang et al., ICLR 2025): if the base has margin
+    ``γ_margin`` on every prompt (Assumption 4.2) and ``β <= γ/(2 log(2|Y|/δ))``, then
+    ``π*_β(y*(x)|x) >= 1 − δ/2`` on every prompt. Its proof needs ``log(1 + γ) >= γ/2``, true for
+    ``γ <= γ₀ =`` :data:`MARGIN_LEMMA_MAX_GAMMA` only; a base with margin γ also has every smaller
+    margin, so a larger margin is used at ``γ₀``.
+
+    Args:
+      margin: ``γ_margin >= 0`` (e.g. ``sharpsim.margin(problem)``; ``inf`` is allowed and capped
+        like any margin above ``γ₀``; a margin of 0 gives β = 0, where the lemma says nothing).
+      num_responses: ``|Y| >= 1``.
+      delta: the level δ ∈ (0, 1).
+
+    Returns:
+      β.
+
+    Raises:
+      ValueError: naming the argument out of range.
+    """
+    gamma = margin
+    if not isinstance(margin, bool):
+        try:
+            gamma = min(float(margin), MARGIN_LEMMA_MAX_GAMMA)  # an infinite margin is capped too
+        except (TypeError, ValueError):
+            pass  # not a number: the check below names it
+    gamma = v.check_at_least("margin", gamma, 0.0)
+    num_responses = v.check_positive_int("num_responses", num_responses)
+    delta = v.check_open_unit_interval("delta", delta)
+    return float(gamma / (2.0 * np.log(2.0 * num_responses / delta)))
+
+
 def xpo_alpha(beta, *, r_max, v_max, log_covering, sec, T, rho) -> float:
     """Alg 1's theory choice ``α = β/(R_max + V_max) · sqrt(log(2 N(Π, ε_disc) T/ρ) / (SEC · T))``
     (``log_covering`` is ``log N(Π, ε_disc)``). Note ``α ∝ β``: the optimism weight is small next to
-    the square loss, whose curvature is ``β²``."""
+    the square loss, whose curvature is ``β²``.
+
+    Args:
+      beta: β > 0.
+      r_max: ``R_max > 0`` (Assumption 4.5).
+      v_max: ``V_max >= 0``, the bound on ``β|log π/π_base|`` over the class.
+      log_covering: ``log N(Π, ε_disc) >= 0``.
+      sec: the sequential extrapolation coefficient (``> 0``).
+      T: the number of rounds (``>= 1``).
+      rho: failure probability ρ ∈ (0, 1).
+
+    Returns:
+      α.
+    Raises:
+      ValueError: naming the argument out of range.
+    """
     beta = v.check_positive("beta", beta)
     r_max = v.check_positive("r_max", r_max)
     v_max = v.check_at_least("v_max", v_max, 0.0)
@@ -254,6 +506,21 @@ def xpo_upper_bound(r_max, sec, log_covering, num_responses, eps, *, margin, del
         m = constant · R_max² SEC log(N(Π, ε_disc)/ρ) log²(|Y|/δ) / (γ_margin² ε² δ²)
 
     queries: no coverage coefficient. ``log_covering`` is ``log N(Π, ε_disc)``.
+
+    Args:
+      r_max: ``R_max > 0`` (Assumption 4.5).
+      sec: the sequential extrapolation coefficient (``> 0``).
+      log_covering: ``log N(Π, ε_disc) >= 0``.
+      num_responses: ``|Y| >= 1``.
+      eps: the target ε ∈ (0, 1).
+      margin: ``γ_margin > 0``.
+      delta, rho: the level δ and the failure probability ρ, each in (0, 1).
+      constant: the constant hidden by ``≲`` (default 1).
+
+    Returns:
+      The number of queries m.
+    Raises:
+      ValueError: naming the argument out of range.
     """
     r_max = v.check_positive("r_max", r_max)
     sec = v.check_positive("sec", sec)
@@ -272,7 +539,21 @@ def xpo_linear_upper_bound(dim, radius, r_max, num_responses, eps, *, T, margin,
                            eps_disc: float = 1e-3, constant: float = 1.0) -> float:
     """Thm J.3: :func:`xpo_upper_bound` for the linear-softmax class, with Lemma J.5's
     ``SEC <= d log(T + 1)`` and Lemma J.4's ``log N <= d log(6B/ε_disc)`` — poly(d, B, 1/ε, 1/δ,
-    1/γ_margin, log(|Y|/ρ))."""
+    1/γ_margin, log(|Y|/ρ)).
+
+    Args:
+      dim: the feature dimension d (``>= 1``).
+      radius: the class's radius B (``> 0``).
+      r_max, num_responses, eps, margin, delta, rho, constant: as in :func:`xpo_upper_bound`.
+      T: the number of rounds (``>= 1``).
+      eps_disc: the covering's discretisation (``> 0``).
+
+    Returns:
+      The number of queries m.
+
+    Raises:
+      ValueError: naming the argument out of range.
+    """
     dim = v.check_positive_int("dim", dim)
     radius = v.check_positive("radius", radius)
     T = v.check_positive_int("T", T)

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
-
-#: The largest γ with log(1 + γ) >= γ/2, the range where the margin lemma's proof holds.
-_GAMMA_LEMMA_MAX = 2.512862417252339
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -84,6 +80,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Runs the ``sharpsim`` command line.
+
+    Args:
+      argv: the arguments (without the program name); ``None`` reads ``sys.argv``.
+
+    Returns:
+      The exit status: 0 on success, 2 when a command fails on bad input (the error is printed
+      to stderr as ``sharpsim COMMAND: error: ...``).
+
+    Raises:
+      SystemExit: from argument parsing (``--help``, an unknown command or option).
+    """
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -110,8 +118,8 @@ def _figures(args) -> int:
     from sharpsim import figures
 
     if args.list:
-        for name, fig in figures.FIGURES.items():
-            print(f"{name:20s} {fig.description}")
+        for name, module in figures.FIGURES.items():
+            print(f"{name:20s} {module.DESCRIPTION}")
         return 0
     chosen = [m for m in ("quick", "full", "testing") if getattr(args, m)]
     if len(chosen) > 1:
@@ -134,50 +142,15 @@ def _bench(args) -> int:
 
 
 def _complexity(args) -> int:
-    import jax
-    import numpy as np
+    from sharpsim.experiments import complexity
 
-    from sharpsim import classes, problems
-    from sharpsim.algorithms import adaptive_sft_sharpening, sft_sharpening
-    from sharpsim.experiments import sample_complexity, success_table
-
-    problem = problems.with_coverage(jax.random.key(args.seed), args.prompts, args.responses, args.coverage,
-                                     margin=args.margin, heterogeneity=args.heterogeneity)
-    model_class = classes.TabularClass()
-    if args.algorithm == "sft":
-        n = args.n or 20 * args.prompts
-        budgets = sorted({max(1, round(args.coverage * 2 ** (k / 2))) for k in range(-4, 9)})
-
-        def trial(key, N):
-            r = sft_sharpening(key, problem, model_class, n=n, N=N, delta=args.delta, return_policy=False)
-            return r.error, r.num_queries
-
-        label = f"N (draws per prompt; n = {n})"
-    else:
-        budgets = sorted({max(1, round(args.prompts * 2 ** (k / 2))) for k in range(0, 13)})
-        stop_level = math.log(2 / args.delta)
-        max_n = max(budgets)
-
-        def trial(key, n):
-            r = adaptive_sft_sharpening(key, problem, model_class, n=n, stop_level=stop_level, delta=args.delta,
-                                        max_n=max_n, return_policy=False)
-            return r.error, r.num_queries
-
-        label = f"n (prompts; mu = ln(2/delta) = {stop_level:.3g})"
     config = {"command": "complexity", **{k: val for k, val in vars(args).items() if k not in ("command", "out")}}
-    result = sample_complexity(trial, budgets, eps=args.eps, rho=args.rho, num_seeds=args.seeds, seed=args.seed,
-                               static_budget=False, csv_path=args.out, config=config)
-    rate, lo, hi = success_table(result.successes)
-    print(f"{args.algorithm}: |X|={args.prompts}, |Y|={args.responses}, C_cov={args.coverage:g}, "
-          f"target P[err_delta <= {args.eps:g}] >= {1 - args.rho:g} with delta={args.delta:g}, {args.seeds} seeds")
-    print(f"{label:>40s}  mean queries  success  95% CI")
-    for b, q, r, a, z in zip(result.budgets, result.queries.mean(axis=1), rate, lo, hi):
-        print(f"{b:>40g}  {q:12.0f}  {r:7.3f}  [{a:.3f}, {z:.3f}]")
-    s = result.summary()
-    if np.isfinite(s["m_star"]):
-        print(f"m* = {s['m_star']:.0f} queries (interval [{s['m_star_low']:.0f}, {s['m_star_high']:g}])")
-    else:
-        print("m* not reached on this grid: raise the budgets (e.g. --n) or lower the target")
+    measured = complexity.measure(
+        args.algorithm, num_prompts=args.prompts, num_responses=args.responses, coverage=args.coverage,
+        margin=args.margin, heterogeneity=args.heterogeneity, eps=args.eps, delta=args.delta, rho=args.rho,
+        num_seeds=args.seeds, n=args.n, seed=args.seed, csv_path=args.out, config=config,
+    )
+    print(complexity.report(measured))
     return 0
 
 
@@ -200,10 +173,7 @@ def _describe(args) -> int:
     top = base.mass(base.argmax_set())
     opt = ss.kl_regularized_optimum(problem, args.beta)
     n_needed = bounds.bon_inference(problem, rho=args.rho)
-    # The margin lemma's proof uses log(1+γ) >= γ/2, true for γ <= 2.5128 only; a larger
-    # margin is used at that value (see theory/kl_optimum.md).
-    gamma_used = min(ss.margin(problem), _GAMMA_LEMMA_MAX)
-    beta_lemma = gamma_used / (2 * math.log(2 * args.responses / args.delta))
+    beta_lemma = bounds.margin_lemma_beta(ss.margin(problem), args.responses, delta=args.delta)
     lines = [
         ("prompts |X|, responses |Y|", f"{problem.num_prompts}, {problem.num_responses}"),
         ("coverage C_cov (Eq 6)", f"{ss.coverage(problem):.10g}"),

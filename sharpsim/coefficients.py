@@ -1,4 +1,5 @@
-"""Exact coefficients of the theory, computed from probabilities (THEORY.md §3).
+"""Exact coefficients of the theory (Huang et al., ICLR 2025): coverage (Eq 6), margin
+(Assumption 4.2), concentrability (Eq 9), ``R_max`` (Assumption 4.5).
 
 All functions take a :class:`~sharpsim.problems.Problem` (an autoregressive base is enumerated,
 within the enumeration limit) and return Python floats. Expectations over ``x ~ μ`` ignore

@@ -1,4 +1,4 @@
-"""Exact objectives of RLHF-Sharpening (THEORY.md §5): J_β, KL, Hellinger, the Eq 8 loss.
+"""Exact objectives of RLHF-Sharpening (Sec 2.2): J_β (Eq 3), KL, Hellinger, the Eq 8 loss.
 
 All take a :class:`~sharpsim.problems.Problem` (μ and π_base) and policies (or ``[X, Y]``
 probability arrays) and return Python floats computed from probabilities in log space. The

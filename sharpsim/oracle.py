@@ -11,9 +11,12 @@ log-probability it revealed. An algorithm's sample complexity ``m`` is the sum o
   prompt gets; ``m = Σ_i N_i``, random;
 * :func:`adaptive_best` — the same, one draw at a time (memory O(n), no cap), keeping only
   each prompt's most likely draw;
+* :func:`sample_responses` — responses ``y ~ π_base(·|x)`` for given prompts (XPO's base
+  samples), one query each;
 * :func:`evaluate` — scores responses drawn elsewhere (XPO's own samples), one query each;
-* :func:`best_of_n` — the best-of-N pick of each prompt, either literally (N draws) or from the
-  exact law in O(log |Y|) per prompt; both charge the same ``m = n N``.
+* :func:`sample_best_of_n` — the best-of-N pick of each prompt, either literally (N draws) or
+  from the exact law in O(log |Y|) per prompt; both charge the same ``m = n N``
+  (:func:`sharpsim.algorithms.best_of_n` is the inference-time algorithm built on it).
 
 ``n``, ``N`` (literal path) and ``max_draws`` fix array shapes, so they are static under
 ``jit``; the exact BoN path takes N as a traced value and does not recompile across N.
@@ -26,12 +29,15 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from sharpsim import _config
 from sharpsim import _validation as v
-from sharpsim.laws import _check_n, bon_sampler
+from sharpsim._bon import _check_n, _levels
+from sharpsim._search import first_greater
+from sharpsim.laws import bon_sampler
 from sharpsim.policies import AutoregressivePolicy
-from sharpsim.problems import Problem
+from sharpsim.problems import Problem, as_tabular_base
 
 __all__ = [
     "AdaptiveBatch",
@@ -42,11 +48,12 @@ __all__ = [
     "adaptive_best",
     "adaptive_best_exact",
     "adaptive_rule",
-    "best_of_n",
     "evaluate",
     "sample_and_evaluate",
     "sample_and_evaluate_adaptive",
+    "sample_best_of_n",
     "sample_prompts",
+    "sample_responses",
     "sample_triples",
 ]
 
@@ -113,8 +120,6 @@ def sample_prompts(key: jax.Array, problem: Problem, n: int) -> jax.Array:
 
     Inverse-CDF sampling: O(log |X|) per prompt, no ``[n, |X|]`` noise table.
     """
-    from sharpsim._search import first_greater
-
     cdf = jnp.cumsum(problem.prompt_probs)
     u = jax.random.uniform(key, (n,), dtype=cdf.dtype) * cdf[-1]
     X = cdf.shape[0]
@@ -140,6 +145,25 @@ def sample_and_evaluate(key: jax.Array, problem: Problem, n: int, N: int) -> Ora
     return OracleBatch(prompts, responses, log_probs, jnp.asarray(n * N, _int()))
 
 
+def sample_responses(key: jax.Array, problem: Problem, prompts) -> OracleBatch:
+    """Draws one response ``y ~ π_base(·|x)`` for each given prompt and scores it.
+
+    For algorithms that choose their own prompts (XPO's base samples ``y' ~ π_base(·|x)``).
+
+    Args:
+      key: PRNG key.
+      prompts: ``[n]`` prompt indices.
+
+    Returns:
+      An :class:`OracleBatch` with ``responses: [n]`` (``[n, H]`` for an autoregressive base).
+      Charges one query per response.
+    """
+    prompts = jnp.asarray(prompts)
+    responses = problem.base.sample(key, prompts)
+    log_probs = problem.base.log_prob(prompts, responses)
+    return OracleBatch(prompts, responses, log_probs, jnp.asarray(log_probs.size, _int()))
+
+
 def evaluate(problem: Problem, prompts, responses) -> OracleBatch:
     """Scores given responses under ``π_base`` (e.g. XPO's samples from its own iterate).
 
@@ -159,8 +183,6 @@ def evaluate(problem: Problem, prompts, responses) -> OracleBatch:
 
 def _check_indices(problem: Problem, prompts, responses) -> None:
     """Out-of-range indices would be clamped silently by JAX's gather: refuse them."""
-    import numpy as np
-
     p, r = np.asarray(prompts), np.asarray(responses)
     for name, arr in (("prompts", p), ("responses", r)):
         if not np.issubdtype(arr.dtype, np.integer):
@@ -216,7 +238,7 @@ def sample_and_evaluate_adaptive(
     )
 
 
-def best_of_n(
+def sample_best_of_n(
     key: jax.Array,
     problem: Problem,
     n: int,
@@ -335,7 +357,7 @@ def adaptive_best(
 ) -> AdaptiveBestBatch:
     """Draws one response at a time per prompt until ``stop(k, best_log_prob)`` fires and
     keeps the most likely (the first drawn among ties within ``rtol``, which splits ties evenly
-    by symmetry, as in :func:`best_of_n`).
+    by symmetry, as in :func:`sample_best_of_n`).
 
     Literal and memory-light (a ``lax.while_loop`` per prompt, vmapped): there is no cap on
     the number of draws other than ``max_draws`` (default 2^40, a safety net; prompts that
@@ -410,15 +432,11 @@ def adaptive_best_exact(
     ``P(level above v)`` and the new record is drawn from ``π_base`` restricted above ``v``.
     This has the law of the literal procedure (:func:`adaptive_best` with the same rule) and
     charges the same ``Σ_i N_i``, at a cost of O(#records · log |Y|) per prompt instead of
-    O(N_μ). ``num_active`` works as in :func:`best_of_n` (masked prompts draw nothing).
+    O(N_μ). ``num_active`` works as in :func:`sample_best_of_n` (masked prompts draw nothing).
     """
     _check_shape_args(n=n)
     if v.is_concrete(stop_level):
         v.check_positive("stop_level", stop_level)
-    from sharpsim._search import first_greater
-    from sharpsim.laws import _levels
-    from sharpsim.problems import as_tabular_base
-
     base = as_tabular_base(problem)
     order, _, _, start, _ = _levels(base.log_probs, rtol)
     Y = base.log_probs.shape[1]

@@ -188,7 +188,7 @@ def test_bad_per_prompt_n_for_bon_law(pr, N, exc, msg):
 )
 def test_bad_n_for_best_of_n(pr, method, N, exc, msg):
     with pytest.raises(exc, match=msg):
-        oracle.best_of_n(KEY, pr, 3, N, method=method)
+        oracle.sample_best_of_n(KEY, pr, 3, N, method=method)
     with pytest.raises(exc, match=msg):
         algorithms.best_of_n(KEY, pr, n=3, N=N, method=method)
 
@@ -199,11 +199,11 @@ def test_bad_sizes_for_the_oracle(pr):
     with pytest.raises(ValueError, match=r"`n` must be an integer >= 1; got 0"):
         oracle.sample_and_evaluate(KEY, pr, 0, 3)
     with pytest.raises(TypeError, match=r"`n` must be an integer >= 1; got 1\.5"):
-        oracle.best_of_n(KEY, pr, 1.5, 3)
+        oracle.sample_best_of_n(KEY, pr, 1.5, 3)
     with pytest.raises(ValueError, match=r"`max_draws` must be an integer >= 1; got 0"):
         oracle.sample_and_evaluate_adaptive(KEY, pr, 2, stop=lambda k, b: k > 1, max_draws=0)
     with pytest.raises(ValueError, match=r"`method` must be 'exact' or 'literal'; got 'fast'"):
-        oracle.best_of_n(KEY, pr, 2, 2, method="fast")
+        oracle.sample_best_of_n(KEY, pr, 2, 2, method="fast")
     with pytest.raises(ValueError, match=r"`N` must be >= 1; got 0\.5"):
         bounds.bon_inference_guarantee(pr, 0.5)
 
@@ -285,7 +285,7 @@ def test_enumeration_beyond_the_limit_raises_naming_limit(big_markov):
     with pytest.raises(ValueError, match=msg):
         ss.kl_regularized_optimum(big_markov, 1.0)
     with pytest.raises(ValueError, match=msg):
-        oracle.best_of_n(KEY, big_markov, 2, 2, method="exact")
+        oracle.sample_best_of_n(KEY, big_markov, 2, 2, method="exact")
     # sampling does not enumerate, so the literal oracle still works
     batch = oracle.sample_and_evaluate(KEY, big_markov, 2, 3)
     assert batch.responses.shape == (2, 3, 30)

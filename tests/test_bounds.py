@@ -328,3 +328,62 @@ def test_levels_outside_open_unit_interval_in_bounds(name, value):
     for call in BOUND_CALLS[name]:
         with pytest.raises(ValueError, match=rf"`{name}` must lie in \(0, 1\); got {value}"):
             call(value)
+
+
+# ==================================================== Thm 4.1's n, Thm D.1's μ, the margin lemma's β
+def test_sft_num_prompts_is_the_n_of_the_prescription():
+    # n = ⌈2 ln 10 / (0.1 · 0.1)⌉ = 461, as in test_sft_prescription_by_hand; constant 2: 922
+    assert bounds.sft_num_prompts(LN10, 0.1, delta=0.1, rho=0.1) == 461
+    assert bounds.sft_num_prompts(LN10, 0.1, delta=0.1, rho=0.1, constant=2) == 922
+    assert bounds.sft_num_prompts(0.0, 0.9, delta=0.9, rho=0.99) == 1  # floored at one prompt
+    # a fractional constant scales before rounding up: ⌈0.5 · 460.517⌉ = ⌈230.26⌉ = 231
+    assert bounds.sft_num_prompts(LN10, 0.1, delta=0.1, rho=0.1, constant=0.5) == 231
+    for cov, log_size, eps, delta in [(3.0, 7.0, 0.05, 0.2), (1.0, 0.5, 0.3, 0.01)]:
+        n, _ = bounds.sft_prescription(cov, log_size, eps, delta=delta, rho=0.1)
+        assert bounds.sft_num_prompts(log_size, eps, delta=delta, rho=0.1) == n
+
+
+def test_adaptive_stop_level_thm_d_1():
+    # μ = ln(2/δ): δ = 0.1 gives ln 20; δ = 1/2 gives ln 4; the kept response misses y* w.p. ≤ e^{-μ} = δ/2
+    assert bounds.adaptive_stop_level(0.1) == math.log(20.0)
+    assert bounds.adaptive_stop_level(0.5) == math.log(4.0)
+    assert bounds.lemma_i1_miss_probability(bounds.adaptive_stop_level(0.2)) == pytest.approx(0.1, rel=1e-14)
+
+
+def test_margin_lemma_beta_caps_the_margin_at_the_proof_range():
+    # γ₀ is the positive root of log(1 + γ) = γ/2
+    g0 = bounds.MARGIN_LEMMA_MAX_GAMMA
+    assert math.log1p(g0) == pytest.approx(g0 / 2, abs=1e-15)
+    assert math.log1p(g0 * (1 - 1e-9)) > g0 * (1 - 1e-9) / 2 and math.log1p(g0 * (1 + 1e-9)) < g0 * (1 + 1e-9) / 2
+    # below γ₀ it is Thm 4.3's β = γ/(2 log(2|Y|/δ)): γ = 0.5, |Y| = 100, δ = 0.1 → 0.5/(2 ln 2000)
+    assert bounds.margin_lemma_beta(0.5, 100, delta=0.1) == bounds.xpo_beta(0.5, 100, delta=0.1)
+    assert bounds.margin_lemma_beta(0.5, 100, delta=0.1) == pytest.approx(0.5 / (2 * math.log(2000)), rel=1e-15)
+    # above γ₀ (and for an infinite margin) the margin is used at γ₀
+    for big in (3.0, 100.0, math.inf):
+        assert bounds.margin_lemma_beta(big, 100, delta=0.1) == bounds.xpo_beta(g0, 100, delta=0.1)
+    assert bounds.margin_lemma_beta(0.0, 100, delta=0.1) == 0.0  # no margin: the lemma says nothing
+
+
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: bounds.margin_lemma_beta(-0.1, 10, delta=0.1), "`margin`"),
+        (lambda: bounds.margin_lemma_beta(math.nan, 10, delta=0.1), "`margin`"),
+        (lambda: bounds.margin_lemma_beta(0.5, 0, delta=0.1), "`num_responses`"),
+        (lambda: bounds.margin_lemma_beta(0.5, 10, delta=1.0), "`delta`"),
+        (lambda: bounds.adaptive_stop_level(0.0), "`delta`"),
+        (lambda: bounds.sft_num_prompts(1.0, 0.1, delta=0.1, rho=1.5), "`rho`"),
+        (lambda: bounds.sft_num_prompts(-1.0, 0.1, delta=0.1, rho=0.1), "`log_size`"),
+        (lambda: bounds.sft_num_prompts(1.0, 0.1, delta=0.1, rho=0.1, constant=0), "`constant`"),
+    ],
+)
+def test_new_bounds_bad_input_names_the_argument(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_margin_lemma_beta_non_numeric_margin_is_a_type_error():
+    with pytest.raises(TypeError, match="`margin`"):
+        bounds.margin_lemma_beta([0.5, 1.0], 10, delta=0.1)
+    with pytest.raises(TypeError, match="`margin`"):
+        bounds.margin_lemma_beta(True, 10, delta=0.1)

@@ -202,7 +202,7 @@ def test_bon_law_matches_literal_monte_carlo(name):
     """
     problem, N = _mc_problems()[name]
     n = 20_000
-    batch = oracle.best_of_n(jax.random.key(2024), problem, n, N, method="literal")
+    batch = oracle.sample_best_of_n(jax.random.key(2024), problem, n, N, method="literal")
     assert int(batch.num_queries) == n * N
     tab = problem.tabular()
     law = np.asarray(sharpsim.bon_law(tab, N).probs)
@@ -229,8 +229,8 @@ def test_exact_draw_has_the_law_of_literal_draws(name):
     """
     problem, N = _mc_problems()[name]
     n = 20_000
-    lit = oracle.best_of_n(jax.random.key(11), problem, n, N, method="literal")
-    ex = oracle.best_of_n(jax.random.key(12), problem, n, N, method="exact")
+    lit = oracle.sample_best_of_n(jax.random.key(11), problem, n, N, method="literal")
+    ex = oracle.sample_best_of_n(jax.random.key(12), problem, n, N, method="exact")
     assert int(lit.num_queries) == int(ex.num_queries) == n * N
     shape = (problem.num_prompts, problem.tabular().num_responses)
     a = cell_counts(lit.prompts, _as_index(problem, lit.responses), shape)
@@ -249,7 +249,7 @@ def test_exact_draw_with_per_prompt_N_matches_the_law():
     problem = sp.from_probs([[0.3, 0.3, 0.25, 0.15], [0.05, 0.6, 0.05, 0.3], [0.1, 0.2, 0.3, 0.4]])
     N = np.array([1, 7, 3])
     n = 20_000
-    batch = oracle.best_of_n(jax.random.key(21), problem, n, N, method="exact")
+    batch = oracle.sample_best_of_n(jax.random.key(21), problem, n, N, method="exact")
     assert int(batch.num_queries) == int(N[np.asarray(batch.prompts)].sum())
     law = np.asarray(sharpsim.bon_law(problem, N).probs)
     ok, pmin = binomial_cells_ok(cell_counts(batch.prompts, batch.responses, law.shape), law / 3, ALPHA)
@@ -282,7 +282,7 @@ def test_bon_law_matches_literal_monte_carlo_on_drawn_problems(problem, N, seed)
     """As above on hypothesis-drawn problems; per example false-failure <= ALPHA = 1e-6
     (<= 2.5e-5 for the 25 examples)."""
     n = 5_000
-    batch = oracle.best_of_n(jax.random.key(seed), problem, n, N, method="literal")
+    batch = oracle.sample_best_of_n(jax.random.key(seed), problem, n, N, method="literal")
     law = np.asarray(sharpsim.bon_law(problem, N).probs)
     joint = np.asarray(problem.prompt_probs)[:, None] * law
     ok, pmin = binomial_cells_ok(cell_counts(batch.prompts, batch.responses, law.shape), joint, ALPHA)
@@ -348,8 +348,8 @@ def oracle_calls():
     sampler = sharpsim.bon_sampler(problem)
     calls = {
         "sample_and_evaluate": lambda k: oracle.sample_and_evaluate(k, problem, 16, 4),
-        "best_of_n_literal": lambda k: oracle.best_of_n(k, problem, 16, 4, method="literal"),
-        "best_of_n_exact": lambda k: oracle.best_of_n(k, problem, 16, 4, method="exact"),
+        "best_of_n_literal": lambda k: oracle.sample_best_of_n(k, problem, 16, 4, method="literal"),
+        "best_of_n_exact": lambda k: oracle.sample_best_of_n(k, problem, 16, 4, method="exact"),
         "adaptive": lambda k: oracle.sample_and_evaluate_adaptive(
             k, problem, 16, stop=lambda n, best: n * jnp.exp(best) >= 3.0, max_draws=32
         ),
@@ -376,11 +376,11 @@ def test_same_key_gives_bitwise_identical_oracle_outputs(seed):
 def test_jitted_oracle_does_not_recompile_across_seeds():
     problem = det_problem()
     fns = {
-        "exact": jax.jit(lambda k: oracle.best_of_n(k, problem, 8, 5)),
-        "literal": jax.jit(lambda k: oracle.best_of_n(k, problem, 8, 5, method="literal")),
+        "exact": jax.jit(lambda k: oracle.sample_best_of_n(k, problem, 8, 5)),
+        "literal": jax.jit(lambda k: oracle.sample_best_of_n(k, problem, 8, 5, method="literal")),
         "sample_and_evaluate": jax.jit(lambda k: oracle.sample_and_evaluate(k, problem, 8, 5)),
         "algorithm": jax.jit(lambda k: bon_algorithm.best_of_n(k, problem, n=8, N=5).hit),
-        "vmapped_seeds": jax.jit(jax.vmap(lambda k: oracle.best_of_n(k, problem, 8, 5).responses)),
+        "vmapped_seeds": jax.jit(jax.vmap(lambda k: oracle.sample_best_of_n(k, problem, 8, 5).responses)),
     }
     for name, f in fns.items():
         for seed in range(4):
@@ -393,7 +393,7 @@ def test_jitted_oracle_does_not_recompile_across_seeds():
 
 def test_exact_path_does_not_recompile_across_N():
     problem = det_problem()
-    f = jax.jit(lambda k, N: oracle.best_of_n(k, problem, 8, N))
+    f = jax.jit(lambda k, N: oracle.sample_best_of_n(k, problem, 8, N))
     law = jax.jit(lambda N: sharpsim.bon_law(problem, N).log_probs)
     per_prompt = jax.jit(lambda p, N: sharpsim.bon_law(p, N).log_probs)
     for i, N in enumerate([1, 5, 100, 10**6, 10**12]):
@@ -409,7 +409,7 @@ def test_exact_path_does_not_recompile_across_N():
 
 def test_jit_over_problems_does_not_recompile():
     """Problems are pytrees: new problems of one shape reuse the compiled function."""
-    f = jax.jit(lambda k, p, N: oracle.best_of_n(k, p, 8, N).responses)
+    f = jax.jit(lambda k, p, N: oracle.sample_best_of_n(k, p, 8, N).responses)
     for seed in range(4):
         p = sp.with_coverage(jax.random.key(seed), 3, 5, 1.0 + seed, margin=0.05 * seed)
         f(jax.random.key(seed), p, jnp.asarray(seed + 1))

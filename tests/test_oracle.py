@@ -194,7 +194,7 @@ def test_adaptive_oracle_autoregressive_masks_whole_sequences():
 @pytest.mark.parametrize("method", ["literal", "exact"])
 def test_best_of_n_charges_n_times_N_and_reveals_true_log_probs(problem, method):
     n, N = 6, 4
-    batch = oracle.best_of_n(jax.random.key(0), problem, n, N, method=method)
+    batch = oracle.sample_best_of_n(jax.random.key(0), problem, n, N, method=method)
     assert int(batch.num_queries) == n * N
     prompts, responses = np.asarray(batch.prompts), np.asarray(batch.responses)
     assert responses.shape == (n,)
@@ -203,7 +203,7 @@ def test_best_of_n_charges_n_times_N_and_reveals_true_log_probs(problem, method)
 
 
 def test_exact_best_of_n_charges_huge_N_without_drawing_it(problem):
-    batch = oracle.best_of_n(jax.random.key(0), problem, 3, 10**12, method="exact")
+    batch = oracle.sample_best_of_n(jax.random.key(0), problem, 3, 10**12, method="exact")
     assert int(batch.num_queries) == 3 * 10**12
     # the pick is the arg-max set surely (x0: response 0; x2: any of the tied four)
     for x, y in zip(np.asarray(batch.prompts), np.asarray(batch.responses)):
@@ -215,7 +215,7 @@ def test_exact_best_of_n_jits_once_across_N(problem):
 
     def run(key, N):
         traces.append(None)
-        return oracle.best_of_n(key, problem, 5, N, method="exact")
+        return oracle.sample_best_of_n(key, problem, 5, N, method="exact")
 
     f = jax.jit(run)
     for N in (2, 30, 10**9):
@@ -234,7 +234,7 @@ def test_exact_best_of_n_jits_once_across_N(problem):
 def test_best_of_n_pick_frequencies_match_hand_law(method, row, N, law):
     # chi-square at level ALPHA per case: false-failure probability ~1e-6 each (4 cases)
     pr = problems.from_probs([row])
-    batch = oracle.best_of_n(jax.random.key(11), pr, 20_000, N, method=method)
+    batch = oracle.sample_best_of_n(jax.random.key(11), pr, 20_000, N, method=method)
     counts = np.bincount(np.asarray(batch.responses), minlength=4)
     assert counts[3] == 0
     assert chi_square_pvalue(counts, law) > ALPHA
@@ -245,7 +245,7 @@ def test_best_of_n_autoregressive_by_hand(method):
     # Prop 3.1 instance, N = 2: (0,0), (0,1) each 0.36/2; (1,0) 1 - 0.36.
     # chi-square at level ALPHA: false-failure probability ~1e-6
     pr = problems.prop31_tightness()
-    batch = oracle.best_of_n(jax.random.key(12), pr, 10_000, 2, method=method)
+    batch = oracle.sample_best_of_n(jax.random.key(12), pr, 10_000, 2, method=method)
     resp = np.asarray(batch.responses)
     assert resp.shape == (10_000, 2) and int(batch.num_queries) == 20_000
     idx = resp @ np.array([2, 1])
@@ -265,8 +265,8 @@ def test_literal_and_exact_best_of_n_have_the_same_law_two_sample(N):
     w = rng.integers(1, 8, size=30).astype(float)
     pr = problems.from_probs([w / w.sum()])
     n = 100_000
-    lit = np.asarray(oracle.best_of_n(jax.random.key(20 + N), pr, n, N, method="literal").responses)
-    ex = np.asarray(oracle.best_of_n(jax.random.key(40 + N), pr, n, N, method="exact").responses)
+    lit = np.asarray(oracle.sample_best_of_n(jax.random.key(20 + N), pr, n, N, method="literal").responses)
+    ex = np.asarray(oracle.sample_best_of_n(jax.random.key(40 + N), pr, n, N, method="exact").responses)
     table = np.stack([np.bincount(lit, minlength=30), np.bincount(ex, minlength=30)])
     table = table[:, table.sum(axis=0) >= 10]  # drop cells too sparse for the approximation
     assert stats.chi2_contingency(table).pvalue > ALPHA

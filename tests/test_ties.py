@@ -34,7 +34,7 @@ def test_bon_top_level_is_the_argmax_set_on_a_chain():
 
 def test_exact_draws_respect_the_chain_levels():
     problem = _chain_problem()
-    picks = np.asarray(oracle.best_of_n(jax.random.key(0), problem, 20000, 5).responses)
+    picks = np.asarray(oracle.sample_best_of_n(jax.random.key(0), problem, 20000, 5).responses)
     law = np.asarray(ss.bon_law(problem, 5).probs)[0]
     freq = np.bincount(picks, minlength=4) / picks.size
     # 20000 draws: |freq - law| > 0.02 has probability < 2 exp(-2 * 20000 * 0.02^2) ≈ 2e-7

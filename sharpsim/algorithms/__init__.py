@@ -1,13 +1,32 @@
 """Algorithms: pure functions ``(key, problem, ...) -> result`` that see ``π_base`` only through
-:mod:`sharpsim.oracle`."""
+:mod:`sharpsim.oracle` (the sample-and-evaluate framework, Def 3.2).
+
+* :func:`sft_sharpening` (Sec 2.1), :func:`adaptive_sft_sharpening` (App D),
+  :func:`rlhf_sharpening` (Sec 2.2, Eq 8), :func:`xpo` (Alg 1) — training-time sharpening; each
+  returns its own result type with the shared core ``(policy, num_queries, error)``
+  (:mod:`~sharpsim.algorithms.results`);
+* :func:`best_of_n` — inference-time best-of-N (Prop C.1).
+"""
 
 from sharpsim.algorithms.bon import BonResult, best_of_n
+from sharpsim.algorithms.results import (
+    AdaptiveSFTResult,
+    AlgorithmResult,
+    RLHFResult,
+    SFTResult,
+    SharpeningResult,
+    XPOResult,
+)
 from sharpsim.algorithms.rlhf import rlhf_sharpening
-from sharpsim.algorithms.sft import SharpeningResult, adaptive_sft_sharpening, sft_sharpening
-from sharpsim.algorithms.xpo import XPOResult, xpo
+from sharpsim.algorithms.sft import adaptive_sft_sharpening, sft_sharpening
+from sharpsim.algorithms.xpo import xpo
 
 __all__ = [
+    "AdaptiveSFTResult",
+    "AlgorithmResult",
     "BonResult",
+    "RLHFResult",
+    "SFTResult",
     "SharpeningResult",
     "XPOResult",
     "adaptive_sft_sharpening",

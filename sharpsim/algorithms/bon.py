@@ -1,4 +1,4 @@
-"""Inference-time best-of-N with the log-likelihood self-reward (THEORY.md §5, Prop C.1)."""
+"""Inference-time best-of-N with the log-likelihood self-reward (Sec 2.1, Prop C.1)."""
 
 from __future__ import annotations
 
@@ -43,14 +43,14 @@ def best_of_n(
 ) -> BonResult:
     """Runs BoN_N on ``n`` prompts ``x ~ μ`` and reports whether each pick is in ``y*_γ(x)``.
 
-    The picks come through the oracle (:func:`sharpsim.oracle.best_of_n`), literally or from the
+    The picks come through the oracle (:func:`sharpsim.oracle.sample_best_of_n`), literally or from the
     exact law (``method``); the hit check is the simulator's, not the algorithm's, and uses the
     base's exact arg-max (ties within ``TIE_RTOL``). ``jit`` with ``static_argnames=("n",
     "method")`` (plus ``"N"`` for the literal method).
     """
     if v.is_concrete(gamma):
         gamma = v.check_unit_interval("gamma", gamma)
-    batch = oracle.best_of_n(key, problem, n, N, method=method)
+    batch = oracle.sample_best_of_n(key, problem, n, N, method=method)
     top = as_tabular_base(problem).max_log_prob()[batch.prompts]
     threshold = top + jnp.log1p(-gamma) + jnp.log1p(-_config.TIE_RTOL)
     return BonResult(batch.prompts, batch.responses, batch.log_probs >= threshold, batch.num_queries)

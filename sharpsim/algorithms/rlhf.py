@@ -7,10 +7,8 @@ import jax.numpy as jnp
 
 from sharpsim import _validation as v
 from sharpsim import classes, oracle
-from sharpsim.algorithms.sft import SharpeningResult
+from sharpsim.algorithms.results import RLHFResult
 from sharpsim.laws import sharpening_error
-from sharpsim.linear import LinearSoftmaxClass
-from sharpsim.linear_ar import AutoregressiveLinearSoftmaxClass
 from sharpsim.problems import Problem
 
 __all__ = ["rlhf_sharpening"]
@@ -25,7 +23,7 @@ def rlhf_sharpening(
     beta: float,
     delta: float = 0.1,
     gamma: float = 0.0,
-) -> SharpeningResult:
+) -> RLHFResult:
     """RLHF-Sharpening: ``n`` prompts, two responses each from ``π_base`` (``m = 2n``), then
 
         π̂ = argmin_{π∈Π} Σ_i (β log(π(y_i|x_i)/π_base(y_i|x_i)) − β log(π(y'_i|x_i)/π_base(y'_i|x_i))
@@ -41,6 +39,13 @@ def rlhf_sharpening(
         ``AutoregressivePolicy`` and the triples hold sequences).
       n: prompts (static under ``jit``); ``beta > 0``; ``delta``, ``gamma``: the level of the
         reported exact ``error``.
+
+    Returns:
+      An :class:`RLHFResult` (``responses: [n, 2]``, ``m = 2n``).
+
+    Raises:
+      TypeError: if ``model_class`` has no ``regress`` oracle.
+      ValueError: on bad ``n``, ``beta``, ``delta`` or ``gamma``, or a class not defined on ``problem``.
     """
     if v.is_concrete(n):
         v.check_positive_int("n", n)
@@ -49,10 +54,9 @@ def rlhf_sharpening(
     if v.is_concrete(delta, gamma):
         v.check_unit_interval("delta", delta)
         v.check_unit_interval("gamma", gamma)
-    if not isinstance(model_class, (LinearSoftmaxClass, AutoregressiveLinearSoftmaxClass, classes.TabularClass,
-                                    classes.FiniteClass)):
+    if not classes.supports(model_class, classes.RegressionClass):
         raise TypeError(
-            "`model_class` must be a class with an Eq 8 regression oracle (LinearSoftmaxClass, "
+            "`model_class` must be a class with an Eq 8 regression oracle `regress` (LinearSoftmaxClass, "
             f"AutoregressiveLinearSoftmaxClass, TabularClass or FiniteClass); got {type(model_class).__name__}"
         )
     model_class = classes.bind(model_class, problem)
@@ -60,4 +64,4 @@ def rlhf_sharpening(
     policy = model_class.regress(triples, beta)
     err = sharpening_error(problem, policy, delta=delta, gamma=gamma)
     responses = jnp.stack([triples.responses, triples.other_responses], axis=1)
-    return SharpeningResult(policy, m, jnp.asarray(err), triples.prompts, responses, jnp.full((n,), 2, m.dtype))
+    return RLHFResult(policy, m, jnp.asarray(err), triples.prompts, responses, jnp.full((n,), 2, m.dtype))

@@ -1,13 +1,12 @@
 """SFT-Sharpening (Sec 2.1) and adaptive SFT-Sharpening (App D).
 
-Both are pure functions ``(key, problem, model_class, *, ...) -> SharpeningResult``. They see
+Both are pure functions ``(key, problem, model_class, *, ...) -> result`` (:class:`SFTResult`,
+:class:`AdaptiveSFTResult`). They see
 ``π_base`` only through :mod:`sharpsim.oracle`; the sharpening error in the result is the
 simulator's exact evaluation of the output, not something the algorithm used.
 """
 
 from __future__ import annotations
-
-import dataclasses
 
 import jax
 import jax.numpy as jnp
@@ -15,33 +14,10 @@ from jax.scipy.special import logsumexp
 
 from sharpsim import _validation as v
 from sharpsim import classes, oracle
-from sharpsim.policies import TabularPolicy
+from sharpsim.algorithms.results import AdaptiveSFTResult, SFTResult
 from sharpsim.problems import Problem, as_tabular_base
 
-__all__ = ["SharpeningResult", "adaptive_sft_sharpening", "sft_sharpening"]
-
-
-@jax.tree_util.register_dataclass
-@dataclasses.dataclass(frozen=True)
-class SharpeningResult:
-    """The output of a sharpening algorithm.
-
-    Attributes:
-      policy: the fitted model π̂ (a :class:`TabularPolicy`; ``.probs``), or ``None`` when
-        the caller asked for ``return_policy=False``.
-      num_queries: the sample complexity ``m`` charged by the oracle.
-      error: the exact sharpening error ``err_δ(π̂)`` at the requested δ (and γ).
-      prompts: ``[n]`` the prompts drawn.
-      responses: ``[n]`` the responses kept for fitting (the BoN picks).
-      num_draws: ``[n]`` responses drawn per prompt (``N`` each for SFT; ``N_μ(x_i)`` adaptive).
-    """
-
-    policy: TabularPolicy | None
-    num_queries: jax.Array
-    error: jax.Array
-    prompts: jax.Array
-    responses: jax.Array
-    num_draws: jax.Array
+__all__ = ["adaptive_sft_sharpening", "sft_sharpening"]
 
 
 def _fitted_error(problem, model_class, batch, delta, gamma, policy=None):
@@ -60,6 +36,18 @@ def _fitted_error(problem, model_class, batch, delta, gamma, policy=None):
         # δ = 0: no mass outside y*_γ at all, decided exactly as in `sharpening_error`
         fail = jnp.where(delta == 0, mass_on(~mask) > 0, fail)
     return jnp.sum(jnp.where(fail, problem.prompt_probs, 0.0))
+
+
+def _bind_mle_class(model_class, problem):
+    """``model_class`` bound to ``problem`` (:func:`sharpsim.classes.bind`), after checking that it
+    has the maximum-likelihood oracle (:class:`sharpsim.classes.ModelClass`)."""
+    model_class = classes.bind(model_class, problem)
+    if not classes.supports(model_class, classes.ModelClass):
+        raise TypeError(
+            "`model_class` must have a maximum-likelihood oracle (mle, mle_mass, log_size, sizes); "
+            f"got {type(model_class).__name__}"
+        )
+    return model_class
 
 
 def _check(n, delta, gamma, max_n=None):
@@ -88,7 +76,7 @@ def sft_sharpening(
     return_policy: bool = True,
     sampler=None,
     require_realizable: bool = False,
-) -> SharpeningResult:
+) -> SFTResult:
     """SFT-Sharpening: best-of-N by self-likelihood on ``n`` prompts, then maximum likelihood.
 
     ``y_i = argmax_{j<=N} log π_base(y_ij | x_i)`` and
@@ -106,41 +94,42 @@ def sft_sharpening(
         ``"literal"`` draws N responses and keeps the best. Same law, same ``m = n N``.
       max_n: optional static capacity; then ``n <= max_n`` may be traced and one compiled
         function serves every ``n`` (the oracle reveals and charges only the first ``n``
-        prompts of ``max_n``; see ``oracle.best_of_n(num_active=...)``).
+        prompts of ``max_n``; see ``oracle.sample_best_of_n(num_active=...)``).
       return_policy: ``False`` skips building the fitted ``[X, Y]`` table (``policy`` is then
         ``None``); the error is computed either way, exactly, from ``model_class.mle_mass``.
         Use it for sweeps over many seeds.
       sampler: a precomputed ``sharpsim.bon_sampler(problem)`` (exact method), reused across
         calls instead of re-sorting ``π_base`` each time.
       require_realizable: if True, first check Assumption 4.1 (``π^BoN_N ∈ Π``, via
-        ``classes.is_realizable``; concrete arguments only) and raise ``ValueError`` if it fails.
+        ``classes.require_realizable``; concrete arguments only).
+
+    Returns:
+      An :class:`SFTResult`.
+
+    Raises:
+      ValueError: on bad sizes or levels, a class not defined on ``problem``, or (with
+        ``require_realizable``) a class that does not contain the BoN_N law.
+      TypeError: if ``model_class`` is not a model class with a maximum-likelihood oracle.
     """
     _check(n, delta, gamma, max_n)
-    model_class = classes.bind(model_class, problem)  # shapes must match (else the MLE drops data)
-    if require_realizable and v.is_concrete(model_class, problem, N) and not classes.is_realizable(
-        model_class, problem, N
-    ):
-        raise ValueError(
-            "`model_class` is not realizable: it does not contain the BoN_N law of the problem's base "
-            "(Assumption 4.1); pass classes.bon_closure(model_class, N), or require_realizable=False"
-        )
+    model_class = _bind_mle_class(model_class, problem)  # shapes must match (else the MLE drops data)
+    if require_realizable and v.is_concrete(model_class, problem, N):
+        classes.require_realizable(model_class, problem, N)
     size, active = (n, None) if max_n is None else (max_n, n)
-    batch = oracle.best_of_n(key, problem, size, N, method=method, num_active=active, sampler=sampler)
+    batch = oracle.sample_best_of_n(key, problem, size, N, method=method, num_active=active, sampler=sampler)
     policy = model_class.mle(batch.prompts, batch.responses) if return_policy else None
     err = _fitted_error(problem, model_class, batch, delta, gamma, policy)
     draws = jnp.broadcast_to(jnp.asarray(N, batch.num_queries.dtype), (size,))
     if active is not None:
         draws = jnp.where(jnp.arange(size) < active, draws, 0)
-    return SharpeningResult(policy, batch.num_queries, jnp.asarray(err), batch.prompts, batch.responses, draws)
+    return SFTResult(policy, batch.num_queries, jnp.asarray(err), batch.prompts, batch.responses, draws)
 
 
 def adaptive_stop_rule(stop_level):
     """App D's rule ``N_μ = inf{k : 1/max_{j<=k} π_base(y_j|x) <= k/μ}``, i.e. stop once
     ``log k + max_j log π_base(y_j|x) >= log μ`` (``μ = stop_level``; see
     :func:`sharpsim.oracle.adaptive_rule`)."""
-    from sharpsim.oracle import adaptive_rule
-
-    return adaptive_rule(stop_level)
+    return oracle.adaptive_rule(stop_level)
 
 
 def adaptive_sft_sharpening(
@@ -156,7 +145,7 @@ def adaptive_sft_sharpening(
     max_draws: int = 2**40,
     max_n: int | None = None,
     return_policy: bool = True,
-) -> SharpeningResult:
+) -> AdaptiveSFTResult:
     """Adaptive SFT-Sharpening (App D): per prompt, sample until ``N_μ(x)``, keep the best, MLE.
 
     ``N_μ(x) = inf{k : 1/max_{j<=k} π_base(y_j|x) <= k/μ}`` with ``μ = stop_level``; the
@@ -167,9 +156,16 @@ def adaptive_sft_sharpening(
     (:func:`sharpsim.oracle.adaptive_best_exact`, O(#records log |Y|) per prompt);
     ``"literal"`` draws every response (:func:`sharpsim.oracle.adaptive_best`, O(N_μ)). Same
     law, same charged ``m``. ``max_n`` works as in :func:`sft_sharpening` (exact method).
+
+    Returns:
+      An :class:`AdaptiveSFTResult`.
+
+    Raises:
+      ValueError: on bad sizes, levels or ``method``, or a class not defined on ``problem``.
+      TypeError: if ``model_class`` is not a model class with a maximum-likelihood oracle.
     """
     _check(n, delta, gamma, max_n)
-    model_class = classes.bind(model_class, problem)
+    model_class = _bind_mle_class(model_class, problem)
     if v.is_concrete(stop_level):
         v.check_positive("stop_level", stop_level)
     if method not in ("exact", "literal"):
@@ -185,4 +181,5 @@ def adaptive_sft_sharpening(
         raise ValueError(f"`method` must be 'exact' or 'literal'; got {method!r}")
     policy = model_class.mle(batch.prompts, batch.responses) if return_policy else None
     err = _fitted_error(problem, model_class, batch, delta, gamma, policy)
-    return SharpeningResult(policy, batch.num_queries, jnp.asarray(err), batch.prompts, batch.responses, batch.num_draws)
+    return AdaptiveSFTResult(policy, batch.num_queries, jnp.asarray(err), batch.prompts, batch.responses,
+                             batch.num_draws)

@@ -7,7 +7,7 @@ Start at ``θ_init`` (pass ``θ_base`` when ``π_base`` is in the class, as Alg 
     π^(t+1) = argmin_{π ∈ Π} α Σ_D log π(y'|x) + Σ_D (β log(π(y|x)/π_base(y|x))
                                                    − β log(π(y'|x)/π_base(y'|x)) − (r(y|x) − r(y'|x)))²
 
-(note the ``+``: the proof minimises the sum; THEORY.md §5). The α-term lowers the likelihood of
+(note the ``+``: Alg 1 minimises the sum). The α-term lowers the likelihood of
 base samples, which pushes the iterate to explore. The output is the iterate with the largest
 exact ``J_β`` (available in simulation; ``select="last"`` returns the last iterate instead).
 
@@ -18,44 +18,25 @@ projected Adam from the previous iterate (warm start).
 
 from __future__ import annotations
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
-import optax
 
 from sharpsim import _validation as v
 from sharpsim import classes, oracle
+from sharpsim.algorithms.results import XPOResult
+from sharpsim.classes._optim import projected_adam
 from sharpsim.laws import sharpening_error
-from sharpsim.linear import LinearSoftmaxClass, _project
-from sharpsim.linear_ar import AutoregressiveLinearSoftmaxClass
 from sharpsim.objectives import kl_objective_of_table
 from sharpsim.policies import AutoregressivePolicy, TabularPolicy
 from sharpsim.problems import Problem
 
-__all__ = ["XPOResult", "xpo"]
-
-
-@jax.tree_util.register_dataclass
-@dataclasses.dataclass(frozen=True)
-class XPOResult:
-    """Output of :func:`xpo`: ``policy`` (the selected iterate), ``num_queries`` (``2 T batch``,
-    plus ``(T+1) heldout_samples`` with ``select="heldout"``),
-    ``error`` (exact ``err_δ`` of ``policy``), ``thetas`` ``[T+1, d]`` or ``[T+1, H, d]`` (every iterate),
-    ``objectives`` ``[T+1]`` (their exact ``J_β``), ``selected`` (index of the output)."""
-
-    policy: TabularPolicy | AutoregressivePolicy
-    num_queries: jax.Array
-    error: jax.Array
-    thetas: jax.Array
-    objectives: jax.Array
-    selected: jax.Array
+__all__ = ["xpo"]
 
 
 def xpo(
     key: jax.Array,
     problem: Problem,
-    model_class: LinearSoftmaxClass,
+    model_class: classes.ParametricClass,
     *,
     T: int,
     beta: float,
@@ -93,6 +74,17 @@ def xpo(
         ``"iterate"``, a REBEL-style *variant* (not Alg 1): both responses from ``π_t`` and the
         log-ratios taken against ``π_t`` (frozen when the pair was drawn), the reward difference
         unchanged.
+      inner_steps, learning_rate: projected Adam's steps per iteration (warm-started) and rate.
+      delta, gamma: the level of the reported exact ``error``.
+
+    Returns:
+      An :class:`XPOResult`.
+
+    Raises:
+      TypeError: if ``model_class`` is not a linear-softmax class, or an autoregressive class is
+        paired with a tabular base.
+      ValueError: on bad ``T``, ``batch``, ``beta``, ``alpha``, ``select``, ``anchor``,
+        ``heldout_samples`` or ``theta_init``, or a class not defined on ``problem``.
     """
     T = v.check_positive_int("T", T)
     batch = v.check_positive_int("batch", batch)
@@ -105,23 +97,17 @@ def xpo(
     heldout_samples = v.check_positive_int("heldout_samples", heldout_samples)
     if anchor not in ("base", "iterate"):
         raise ValueError(f"`anchor` must be 'base' (Alg 1) or 'iterate' (REBEL-style variant); got {anchor!r}")
-    if not isinstance(model_class, (LinearSoftmaxClass, AutoregressiveLinearSoftmaxClass)):
-        raise TypeError("`model_class` must be a LinearSoftmaxClass or AutoregressiveLinearSoftmaxClass; "
-                        f"got {type(model_class).__name__}")
+    if not classes.supports(model_class, classes.ParametricClass):
+        raise TypeError("`model_class` must be a LinearSoftmaxClass or AutoregressiveLinearSoftmaxClass "
+                        f"(a parametric class with features, radius and project); got {type(model_class).__name__}")
     output_problem = problem
-    if isinstance(model_class, AutoregressiveLinearSoftmaxClass):
+    if model_class.autoregressive:
         # Exact simulation over V^H: sampling a sequence from the enumerated joint law is the same
         # law as sampling it token by token, and J_β needs the joint anyway.
         if not isinstance(problem.base, AutoregressivePolicy):
             raise TypeError("an AutoregressiveLinearSoftmaxClass needs a problem whose base is an AutoregressivePolicy")
         problem = problem.tabular()
-        param_shape, project = model_class.param_shape, model_class.project
-    else:
-        param_shape = (model_class.dim,)
-
-        def project(theta):
-            return _project(theta, model_class.radius)
-
+    param_shape, project = model_class.param_shape, model_class.project
     classes.bind(model_class, problem)
     feats = model_class.features
     cap = T * batch
@@ -131,8 +117,6 @@ def xpo(
         theta0 = jnp.asarray(theta_init, feats.dtype)
         if theta0.shape != param_shape:
             raise ValueError(f"`theta_init` must have shape {param_shape}; got {theta0.shape}")
-    opt = optax.adam(learning_rate)
-
     def loss(theta, data):
         x, y, z, ly, lz, ay, az, w = data  # a*: log-probs of the anchor (π_base, or π_t for REBEL)
         lp = model_class.log_probs(theta)
@@ -140,14 +124,7 @@ def xpo(
         return jnp.sum(w * (alpha * lp[x, z] + resid**2))
 
     def fit(theta, data):
-        def step(carry, _):
-            th, st = carry
-            g = jax.grad(loss)(th, data)
-            upd, st = opt.update(g, st, th)
-            return (project(optax.apply_updates(th, upd)), st), None
-
-        (theta, _), _ = jax.lax.scan(step, (theta, opt.init(theta)), None, length=inner_steps)
-        return theta
+        return projected_adam(lambda th: loss(th, data), theta, project, inner_steps, learning_rate)
 
     def iteration(carry, inputs):
         theta, data = carry
@@ -156,9 +133,13 @@ def xpo(
         x = oracle.sample_prompts(k_x, problem, batch)
         current = TabularPolicy(model_class.log_probs(theta))
         y = current.sample(k_y, x)
-        z = current.sample(k_z, x) if anchor == "iterate" else problem.base.sample(k_z, x)
         ly = oracle.evaluate(problem, x, y).log_probs  # one query each
-        lz = oracle.evaluate(problem, x, z).log_probs
+        if anchor == "iterate":
+            z = current.sample(k_z, x)
+            lz = oracle.evaluate(problem, x, z).log_probs
+        else:
+            base_batch = oracle.sample_responses(k_z, problem, x)  # y' ~ π_base, one query each
+            z, lz = base_batch.responses, base_batch.log_probs
         if anchor == "iterate":  # REBEL-style: log-ratios against π_t, frozen at sampling time
             ay, az = current.log_prob(x, y), current.log_prob(x, z)
         else:

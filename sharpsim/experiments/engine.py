@@ -57,6 +57,7 @@ class SampleComplexity:
 
     @property
     def successes(self) -> np.ndarray:
+        """``[B, S]`` whether each seed's error is at most ε."""
         return self.errors <= self.eps
 
     def rows(self) -> list[dict]:
@@ -68,6 +69,7 @@ class SampleComplexity:
         ]
 
     def summary(self) -> dict:
+        """``m*`` and its interval: :func:`m_star` of these outcomes."""
         return m_star(self.budgets, self.successes, self.queries, rho=self.rho, confidence=self.confidence)
 
 

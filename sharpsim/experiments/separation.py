@@ -1,4 +1,4 @@
-"""Experiment: the separation of Example J.1 — m* against d for SFT-Sharpening, RLHF-Sharpening
+"""Figure ``separation``: the separation of Example J.1 — m* against d for SFT-Sharpening, RLHF-Sharpening
 (offline Eq 8) and XPO, all fitting the same linear-softmax class.
 
 Problem: ``problems.sphere_separation(key, d, radius=B)`` (one prompt, margin ``>= e^{B/2} - 1``,
@@ -20,19 +20,49 @@ import math
 
 import jax
 import jax.numpy as jnp
+import matplotlib.pyplot as plt
 import numpy as np
 
 from sharpsim import classes, problems
 from sharpsim.algorithms import rlhf_sharpening, sft_sharpening, xpo
+from sharpsim.coefficients import coverage
+from sharpsim.experiments._plot import plot_m_star_by_algorithm
+from sharpsim.experiments.protocol import Instance
+
+NAME = "separation"
+DESCRIPTION = "Example J.1: m* vs d for SFT-Sharpening, RLHF-Sharpening (Eq 8) and XPO on the linear class"
+THEORY_NOTE = "theory/linear_softmax.md"
+#: The cell key of the budget: N for SFT, n pairs for RLHF, T rounds for XPO.
+BUDGET = "budget"
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    """Sweep definition.
+
+    Attributes:
+      ds: dimensions d (one instance each).
+      algorithms: any of ``"sft"``, ``"rlhf"``, ``"xpo"``.
+      radius: B, the norm of the base's parameter.
+      beta: β of RLHF-Sharpening and XPO.
+      alpha: XPO's optimism weight α (of the order of Alg 1's theory choice, ``bounds.xpo_alpha``).
+      delta, rho: the target: ``err_δ = 0`` with probability ``>= 1 - ρ``.
+      sft_prompts: SFT-Sharpening's number of prompts n.
+      sft_multipliers: the SFT N grid is ``⌈C_cov · multiplier⌉``.
+      rlhf_budgets, xpo_budgets: the RLHF n grid and the XPO T grid.
+      xpo_inner_steps: optimiser steps of XPO's inner solve per round.
+      max_responses: the largest ``|Y|`` of ``sphere_separation``.
+      seeds: seeds per budget (the same keys at every budget).
+      seed: base seed.
+      version: part of the config hash; changed whenever the experiment's meaning changes, so rows
+        computed under another meaning are never reused.
+    """
+
     ds: tuple[int, ...] = (4, 8, 12)
     algorithms: tuple[str, ...] = ("sft", "rlhf", "xpo")
     radius: float = 1.0
     beta: float = 0.1
-    alpha: float = 0.01  # Alg 1's theory alpha is of this order (bounds.xpo_alpha); 0.1 was too large
+    alpha: float = 0.01
     delta: float = 0.1
     rho: float = 0.2
     sft_prompts: int = 4
@@ -43,10 +73,10 @@ class Config:
     max_responses: int = 2048
     seeds: int = 32
     seed: int = 0
-    #: Bumped when the experiment's meaning changes (part of the config hash).
-    version: int = 3  # 3: the linear class's MLE is FISTA (was projected Adam)
+    version: int = 3
 
 
+#: The sweep of each mode.
 CONFIGS = {
     "testing": Config(ds=(4,), sft_multipliers=(4.0,), rlhf_budgets=(8,), xpo_budgets=(4,), seeds=4,
                       xpo_inner_steps=20),
@@ -56,30 +86,61 @@ CONFIGS = {
 }
 
 
+def instance(config: Config, cell: dict) -> Instance:
+    """Example J.1 in the cell's dimension ``d`` and the linear-softmax class that contains ``π*_β``.
+
+    The class's radius is ``R = 1.01 (1 + 1/β) B``: ``π*_β`` of a base with parameter θ has
+    parameter ``(1 + 1/β) θ``.
+
+    Args:
+      config: the sweep.
+      cell: a dict with the key ``d``.
+
+    Returns:
+      ``Instance(problem, classes.LinearSoftmaxClass(features, R))``.
+    """
+    return _instance(config, int(cell["d"]))
+
+
 @functools.lru_cache(maxsize=16)
-def setup(config: Config, d: int):
+def _instance(config: Config, d: int) -> Instance:
     problem, features = problems.sphere_separation(jax.random.key(config.seed), d, radius=config.radius,
                                                    max_responses=config.max_responses)
     radius = 1.01 * (1 + 1 / config.beta) * config.radius
-    return problem, classes.LinearSoftmaxClass(features, radius)
+    return Instance(problem, classes.LinearSoftmaxClass(features, radius))
 
 
-def budgets(config: Config, d: int, algorithm: str) -> list[int]:
+def budgets(config: Config, cell: dict) -> list[int]:
+    """The budget grid of the cell's ``algorithm`` (and, for SFT, its ``d``).
+
+    Args:
+      config: the sweep.
+      cell: a dict with the key ``algorithm`` (and ``d`` for ``"sft"``).
+
+    Returns:
+      SFT: ``⌈C_cov(d) · multiplier⌉`` over ``config.sft_multipliers`` (sorted, distinct, at least
+      1); RLHF: ``config.rlhf_budgets``; XPO: ``config.xpo_budgets``.
+    """
+    algorithm = cell["algorithm"]
     if algorithm == "sft":
-        from sharpsim.coefficients import coverage
-
-        c = coverage(setup(config, d)[0])
+        c = coverage(instance(config, cell).problem)
         return sorted({max(1, math.ceil(c * m)) for m in config.sft_multipliers})
     return list(config.rlhf_budgets if algorithm == "rlhf" else config.xpo_budgets)
 
 
 def cells(config: Config) -> list[dict]:
+    """One cell per (d, algorithm, budget) with the budget on the algorithm's grid (:func:`budgets`)."""
     return [{"d": d, "algorithm": a, "budget": b} for d in config.ds for a in config.algorithms
-            for b in budgets(config, d, a)]
+            for b in budgets(config, {"d": d, "algorithm": a})]
 
 
 def run_cell(config: Config, cell: dict) -> list[dict]:
-    problem, cls = setup(config, int(cell["d"]))
+    """Runs the cell's algorithm at its budget over ``config.seeds`` seeds.
+
+    Returns:
+      One row per seed: ``seed``, the exact ``error`` and the ``queries`` charged.
+    """
+    problem, cls = instance(config, cell)
     b = int(cell["budget"])
     keys = jax.random.split(jax.random.key(config.seed + 1), config.seeds)  # CRN across budgets
     alg = cell["algorithm"]
@@ -108,3 +169,36 @@ def _sft_errors(keys, problem, cls, n, N, delta):  # N traced: one compilation p
 
 def _pack(result):
     return result.error, result.num_queries
+
+
+def draw(rows: list[dict], config: Config):
+    """m* against d per algorithm, with the measured ``C_cov(d)`` and the reference line ``d``.
+
+    Args:
+      rows: the sweep's rows.
+      config: the sweep.
+
+    Returns:
+      The matplotlib figure.
+    """
+    fig, ax = plt.subplots(figsize=(6.6, 4.8))
+    ds = list(config.ds)
+    styles = {"sft": ("C0", "o", "SFT-Sharpening"), "rlhf": ("C2", "^", "RLHF-Sharpening (offline Eq 8)"),
+              "xpo": ("C3", "s", f"XPO ($\\alpha$={config.alpha:g})")}
+
+    def not_reached(alg, missing):
+        top = max(budgets(config, {"d": d, "algorithm": alg})[-1] for d in missing)
+        return f"not reached at d={', '.join(map(str, missing))} within budget {top}"
+
+    plot_m_star_by_algorithm(ax, rows, config, x_key="d", xs_all=ds, styles=styles, xlabel="dimension d",
+                             not_reached=not_reached)
+    covs = [coverage(instance(config, {"d": d}).problem) for d in ds]
+    ax.plot(ds, covs, color="k", ls=":", lw=1.1, label="$C_{cov}(d)$ (measured; SFT needs $\\gtrsim C_{cov}$ draws)")
+    ax.plot(ds, ds, color="k", ls="--", lw=1.1, label="$d$ (poly(d) reference)")
+    ax.set_xscale("linear")
+    ax.legend(fontsize=7, loc="upper left")
+    sizes = ", ".join(f"{instance(config, {'d': d}).problem.num_responses}" for d in ds)
+    ax.set_title(f"Example J.1: m* vs d (|Y| = {sizes}; B={config.radius:g}, $\\beta$={config.beta:g}, "
+                 f"$\\delta$={config.delta:g}, $\\rho$={config.rho:g}, {config.seeds} seeds)", fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -62,7 +62,7 @@ def test_N_below_one(pr, tab, N, method):
     with pytest.raises(ValueError, match=rf"`N` must be an integer >= 1; got {N}"):
         sft_sharpening(KEY, pr, tab, n=3, N=N, method=method)
     with pytest.raises(ValueError, match=rf"`N` must be an integer >= 1; got {N}"):
-        oracle.best_of_n(KEY, pr, 3, N, method=method)
+        oracle.sample_best_of_n(KEY, pr, 3, N, method=method)
 
 
 def test_N_not_an_integer(pr, tab):
@@ -135,6 +135,6 @@ def test_unknown_method_names(pr, tab):
     with pytest.raises(ValueError, match=msg):
         adaptive_sft_sharpening(KEY, pr, tab, n=3, stop_level=1.0, method="nope")
     with pytest.raises(ValueError, match=msg):
-        oracle.best_of_n(KEY, pr, 3, 2, method="nope")
+        oracle.sample_best_of_n(KEY, pr, 3, 2, method="nope")
     with pytest.raises(ValueError, match=r"`max_n` is supported with method='exact' only"):
         adaptive_sft_sharpening(KEY, pr, tab, n=3, stop_level=1.0, method="literal", max_n=4)

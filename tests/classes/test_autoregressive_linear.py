@@ -57,8 +57,8 @@ def test_horizon_one_is_the_linear_softmax_class():
     np.testing.assert_allclose(np.asarray(ar.log_probs(theta[None])), np.asarray(lin.log_probs(theta)), atol=1e-12)
     x = jnp.asarray([0, 0, 1, 1, 1])
     y = jnp.asarray([1, 2, 3, 3, 0])
-    _, info_ar = ar.mle(x, y[:, None], steps=1500, return_info=True)
-    _, info_lin = lin.mle(x, y, steps=1500, return_info=True)
+    _, info_ar = ar.mle_with_info(x, y[:, None], steps=1500)
+    _, info_lin = lin.mle_with_info(x, y, steps=1500)
     assert bool(info_ar.converged) and bool(info_lin.converged)
     np.testing.assert_allclose(np.asarray(info_ar.theta[0]), np.asarray(info_lin.theta), atol=1e-4)
     # XPO on the same problem and key follows the same trajectory with either class.
@@ -77,13 +77,13 @@ def test_mle_beats_the_truth_on_its_own_data_and_converges():
     theta_star = cls.project(jax.random.normal(jax.random.key(5), (H, d)) * 2.0)
     x = jax.random.randint(jax.random.key(6), (400,), 0, X)
     y = cls.policy(theta_star).sample(jax.random.key(7), x)
-    _, info = cls.mle(x, y, steps=1500, return_info=True)
+    _, info = cls.mle_with_info(x, y, steps=1500)
     assert bool(info.converged), float(info.grad_map_norm)
     assert np.all(np.linalg.norm(np.asarray(info.theta), axis=-1) <= B + 1e-9)
     nll_star = -float(jnp.mean(cls.sequence_log_probs(theta_star, x, y)))
     assert float(info.loss) <= nll_star + 1e-8  # the MLE maximises the empirical likelihood over the class
     masked = y.at[:5].set(-1)  # masked rows are ignored
-    _, info_m = cls.mle(x, masked, steps=1500, return_info=True)
+    _, info_m = cls.mle_with_info(x, masked, steps=1500)
     assert abs(float(info_m.loss) + float(jnp.mean(cls.sequence_log_probs(info_m.theta, x[5:], y[5:])))) < 1e-10
 
 
@@ -99,7 +99,7 @@ def test_regression_recovers_pi_star_beta_when_layers_ignore_the_context():
     in_class = cls.tabular_policy((1 + 1 / beta) * theta_base)
     np.testing.assert_allclose(np.asarray(in_class.log_probs), np.asarray(opt.log_probs), atol=1e-10)
     triples, _ = oracle.sample_triples(jax.random.key(9), problem, 200)
-    pol, info = cls.regress(triples, beta, steps=3000, return_info=True)
+    pol, info = cls.regress_with_info(triples, beta, steps=3000)
     assert float(info.loss) < 1e-8 and bool(info.converged)
     np.testing.assert_allclose(np.asarray(pol.joint_log_probs()), np.asarray(opt.log_probs), atol=1e-3)
 

@@ -12,7 +12,7 @@ import pytest
 import sharpsim as ss
 from classes._reference import linear_problem
 from sharpsim import classes, oracle, problems
-from sharpsim.linear import ball_least_squares
+from sharpsim.classes import ball_least_squares
 
 
 @pytest.mark.parametrize("radius", [0.3, 1.0, 3.0, 100.0])
@@ -53,7 +53,9 @@ def test_regression_recovers_the_kl_optimum_exactly_without_noise():
     cls = classes.LinearSoftmaxClass(feats, 10.0)  # (1 + 1/β) ‖θ*‖ = 4.5 < 10
     triples, m = oracle.sample_triples(jax.random.key(0), problem, 50)
     assert int(m) == 100
-    policy, fitted = cls.regress(triples, beta, return_theta=True)
+    policy, info = cls.regress_with_info(triples, beta)
+    fitted = info.theta
+    np.testing.assert_array_equal(np.asarray(policy.probs), np.asarray(cls.regress(triples, beta).probs))
     np.testing.assert_allclose(np.asarray(fitted), (1 + 1 / beta) * theta, atol=1e-8)
     np.testing.assert_allclose(np.asarray(policy.probs), np.asarray(ss.kl_regularized_optimum(problem, beta).probs),
                                atol=1e-9)
@@ -63,7 +65,7 @@ def test_mle_converges_to_the_truth_with_many_samples():
     problem, feats, theta = linear_problem(seed=1)
     cls = classes.LinearSoftmaxClass(feats, 5.0)
     batch = oracle.sample_and_evaluate(jax.random.key(3), problem, 20000, 1)
-    policy, info = cls.mle(batch.prompts, batch.responses[:, 0], return_info=True)
+    policy, info = cls.mle_with_info(batch.prompts, batch.responses[:, 0])
     assert bool(info.converged) and float(info.grad_map_norm) < 1e-6
     # 20000 samples, d = 3: the MLE is within a few 1/sqrt(n) of θ*; 0.15 fails w.p. < 1e-6
     assert np.linalg.norm(np.asarray(info.theta) - theta) < 0.15
@@ -99,8 +101,8 @@ def test_mle_on_the_sphere_fista_converges_where_projected_adam_stalls():
     star = int(jnp.argmax(problem.base.log_probs[0]))
     x = jnp.zeros(4, jnp.int32)
     y = jnp.asarray([star, star, star, (star + 1) % cls.num_responses])
-    _, fista = cls.mle(x, y, return_info=True)
-    _, adam = cls.mle(x, y, method="adam", steps=1000, return_info=True)
+    _, fista = cls.mle_with_info(x, y)
+    _, adam = cls.mle_with_info(x, y, method="adam", steps=1000)
     assert bool(fista.converged) and float(fista.grad_map_norm) < 1e-5
     assert float(jnp.linalg.norm(fista.theta)) == pytest.approx(11.1, rel=1e-9)  # on the sphere
 

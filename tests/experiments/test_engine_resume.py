@@ -31,4 +31,4 @@ def test_adding_budgets_resumes_instead_of_recomputing(tmp_path):
 def test_num_active_must_lie_in_range():
     problem = problems.from_probs([[0.5, 0.5]])
     with pytest.raises(ValueError, match="`num_active`"):
-        oracle.best_of_n(jax.random.key(0), problem, 4, 2, num_active=5)
+        oracle.sample_best_of_n(jax.random.key(0), problem, 4, 2, num_active=5)

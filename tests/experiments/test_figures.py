@@ -96,10 +96,10 @@ def test_every_figure_runs_on_testing_settings(tmp_path, name):
     """The TESTING subset of every sweep runs end to end, so no plotting code rots."""
     written = figures.generate([name], out=tmp_path, mode="testing", progress=False, log=lambda s: None)
     assert {p.suffix for p in written} == {".png", ".pdf", ".csv", ".json"}
-    fig = figures.FIGURES[name]
-    config = fig.configs["testing"]
+    module = figures.FIGURES[name]
+    config = module.CONFIGS["testing"]
     rows = _runner.read_rows(tmp_path / f"{name}.csv")
-    cells = fig.cells(config)
+    cells = module.cells(config)
     keys = list(cells[0])
     covered = {tuple(str(r[k]) for k in keys) for r in rows}
     assert covered == {tuple(str(c[k]) for k in keys) for c in cells}

@@ -12,14 +12,13 @@ import numpy as np
 import pytest
 
 import sharpsim as ss
+from sharpsim.problems.hardness import cut_value, maxcut_instance, prop_e2_instance
 
 
 def test_prop_e2_training_time_sharpening_cannot_reach_the_argmax():
     """Prop E.2 (H = d = 2, V = [n]): tokens 1 and 2 share their first-step feature, so every model
     of the class gives them equal first-step mass and puts at most 1/2 on the unique arg-max (2, 1)
     — even the MLE on data that is all (2, 1). (0-indexed: tokens 0 and 1, arg-max (1, 0).)"""
-    from sharpsim.representation import prop_e2_instance
-
     n = 5
     problem, cls, _ = prop_e2_instance(n)
     f = np.asarray(cls.features)
@@ -40,8 +39,6 @@ def test_prop_e2_training_time_sharpening_cannot_reach_the_argmax():
 def test_prop_e1_sequence_argmax_is_a_maximum_cut(seed, n):
     """Prop E.1: the sequence arg-max of the instance is (s*, +1, +1) with s* a maximum cut, checked
     against brute force over all 2^n cuts (random weighted graphs)."""
-    from sharpsim.representation import cut_value, maxcut_instance
-
     rng = np.random.default_rng(seed)
     A = np.triu(rng.integers(0, 3, size=(n, n)) * (rng.random((n, n)) < 0.7), 1).astype(float)
     A[0, 1] = max(A[0, 1], 1.0)  # at least one edge
@@ -58,8 +55,6 @@ def test_prop_e1_sequence_argmax_is_a_maximum_cut(seed, n):
 
 
 def test_prop_e1_and_e2_bad_input():
-    from sharpsim.representation import maxcut_instance, prop_e2_instance
-
     with pytest.raises(ValueError, match="symmetric"):
         maxcut_instance(np.array([[0.0, 1.0], [0.0, 0.0]]))
     with pytest.raises(ValueError, match="square"):
@@ -74,6 +69,4 @@ def test_prop_e1_and_e2_bad_input():
 
 def _max_cut(A):
     n = A.shape[0]
-    from sharpsim.representation import cut_value
-
     return max(cut_value(A, np.array(s)) for s in itertools.product([-1, 1], repeat=n))

@@ -56,7 +56,8 @@ def test_offline_regression_without_y_star_fails_and_with_it_succeeds():
     problem, _, cls = _setup(256)
     commons = [1, 2, 3, 4, 5, 6, 7, 8]
     without = _triples(problem, commons, commons[::-1][:4] + commons[:4])
-    pol, theta = cls.regress(without, BETA, return_theta=True)
+    pol, info = cls.regress_with_info(without, BETA)
+    theta = info.theta
     assert abs(float(theta[-1])) < 1e-9  # e_d not identified: minimum norm sets it to 0
     assert float(pol.probs[0, 0]) < 0.5
     assert float(ss.sharpening_error(problem, pol, delta=0.1)) == 1.0

@@ -23,7 +23,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import sharpsim as ss
-from sharpsim import classes, hard_family, problems
+from sharpsim import classes, problems
+from sharpsim.problems import lower_bound
 
 
 @st.composite
@@ -132,7 +133,7 @@ def test_no_member_puts_more_than_2_over_M_on_a_hard_arg_max():
 
 def test_hard_conditionals_by_hand():
     # M = 4, γ = 1/2: 2/M = 1/2 on the diagonal, (1/4)(1 - 0.5/(3·0.5)) = 1/6 elsewhere in [M]
-    P = hard_family.hard_conditionals(4)
+    P = lower_bound.hard_conditionals(4)
     want = np.array(
         [
             [1, 0, 0, 0, 0],
@@ -144,13 +145,13 @@ def test_hard_conditionals_by_hand():
     )
     np.testing.assert_allclose(P, want, rtol=1e-15, atol=1e-16)
     # γ = 1/4: 1/((3/4)·4) = 1/3 on the diagonal, (1/4)(1 - (1/4)/(3·3/4)) = (1/4)(8/9) = 2/9
-    P = hard_family.hard_conditionals(4, gamma=0.25)
+    P = lower_bound.hard_conditionals(4, gamma=0.25)
     assert P[2, 2] == pytest.approx(1 / 3, rel=1e-15) and P[2, 3] == pytest.approx(2 / 9, rel=1e-15)
     np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-15)
 
 
 def test_constants_and_public_name():
-    assert problems.lower_bound_family is hard_family.lower_bound_family
+    assert problems.lower_bound_family is lower_bound.lower_bound_family
     inst = problems.lower_bound_family(jax.random.key(0), d=2, C=2.0, eps=0.01, mass_constant=8.0, size_constant=0.5)
     assert inst.mass == pytest.approx(0.08, rel=1e-15)  # Δ = 8 ε
     assert inst.M == math.ceil(1 + 0.5 * 2.0 / 0.01) == 101

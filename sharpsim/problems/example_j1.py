@@ -1,6 +1,4 @@
-"""Example J.1: a linear-softmax problem with margin Ω(1) but coverage exponential in d.
-
-Exposed as ``sharpsim.problems.sphere_separation(key, d)``.
+"""Example J.1: a linear-softmax problem (Def J.3) with margin Ω(1) but coverage exponential in d.
 
 Construction (ours; the paper takes a 1/4-packing of the sphere): responses are sign vectors
 ``y ∈ {±1}^d / √d`` chosen greedily at random so that every pair differs in at least
@@ -24,13 +22,29 @@ import numpy as np
 from sharpsim import _validation as v
 from sharpsim.policies import TabularPolicy
 from sharpsim.policies.tabular import _float
-from sharpsim.problems import Problem
+from sharpsim.problems.core import Problem
+
+__all__ = ["sign_code", "sphere_separation"]
 
 
 def sign_code(key: jax.Array, d: int, *, min_distance: int | None = None, max_responses: int = 1024,
               max_tries: int | None = None) -> np.ndarray:
     """``[M, d]`` unit vectors ``{±1}^d/√d`` with pairwise Hamming distance ``>= min_distance``
-    (default ``⌈d/4⌉``), drawn greedily at random; at most ``max_responses`` of them."""
+    (default ``⌈d/4⌉``), drawn greedily at random; at most ``max_responses`` of them.
+
+    Args:
+      key: PRNG key.
+      d: the dimension.
+      min_distance: the minimum pairwise Hamming distance (default ``⌈d/4⌉``).
+      max_responses: the cap on the code's size (``>= 2``).
+      max_tries: random candidates to try (default ``50 · max_responses``).
+
+    Returns:
+      ``[M, d]`` the code words, ``M <= max_responses``.
+
+    Raises:
+      ValueError: on a non-positive ``d``, ``min_distance`` or ``max_responses < 2``.
+    """
     d = v.check_positive_int("d", d)
     max_responses = v.check_positive_int("max_responses", max_responses, minimum=2)
     min_distance = (d + 3) // 4 if min_distance is None else v.check_positive_int("min_distance", min_distance)
@@ -70,45 +84,3 @@ def sphere_separation(key: jax.Array, d: int, *, radius: float = 4.0, max_respon
     policy = TabularPolicy(jax.nn.log_softmax(jnp.asarray(logits[None, :], dtype=_float()), axis=-1))
     problem = Problem(policy, jnp.ones((1,), dtype=_float()))
     return problem, jnp.asarray(code[None], dtype=_float())
-
-
-def hidden_direction(d: int, num_responses: int, *, bias: float = 1.0, key: jax.Array | None = None):
-    """An instance inside the linear-softmax family where offline Eq 8 fails without exploration.
-
-    ``(problem, features)`` with ``features: [1, Y, d]`` and ``Y = num_responses``:
-
-    * ``y*`` (response 0) has ``φ(y*) = e_d``;
-    * the ``Y − 1`` *common* responses have ``φ(y) = (u_y, 0)`` with ``u_y`` unit vectors of
-      ``R^{d−1}`` (random, from ``key``; the standard basis and its negatives first);
-    * ``π_base = π_{θ_b}`` with ``θ_b = bias · e_d``, so every common response has logit 0 and
-      ``y*`` logit ``bias``: ``γ_margin = e^{bias} − 1`` and ``C_cov = (Y − 1 + e^{bias})/e^{bias}``.
-
-    Every feature difference between two common responses lies in ``e_d^⊥``: data drawn from
-    ``π_base`` identify ``θ`` along ``e_d`` only through pairs that contain ``y*``, which appear with
-    probability about ``2/C_cov`` per pair. Conditioned on ``y*`` never being drawn, the data
-    (responses and rewards) have the same law under ``θ_b`` and under ``−θ_b`` (where ``y*`` is the
-    *least* likely response), so no method that sees only base samples can sharpen both; the
-    exact Eq 8 regression returns the minimum-norm ``θ_d = 0`` (the uniform policy) then. See
-    ``theory/linear_softmax.md`` for the measured consequence.
-    """
-    d = v.check_positive_int("d", d, minimum=2)
-    num_responses = v.check_positive_int("num_responses", num_responses, minimum=3)
-    bias = v.check_positive("bias", bias)
-    commons = num_responses - 1
-    k = d - 1
-    basis = np.concatenate([np.eye(k), -np.eye(k)])[: min(2 * k, commons)]
-    extra = commons - basis.shape[0]
-    if extra > 0:
-        key = jax.random.key(0) if key is None else key
-        g = np.array(jax.random.normal(key, (extra, k)), dtype=np.float64)
-        g /= np.linalg.norm(g, axis=1, keepdims=True)
-        basis = np.concatenate([basis, g])
-    feats = np.zeros((num_responses, d))
-    feats[0, -1] = 1.0
-    feats[1:, :k] = basis
-    theta = np.zeros(d)
-    theta[-1] = bias
-    logits = feats @ theta
-    policy = TabularPolicy(jax.nn.log_softmax(jnp.asarray(logits[None, :], dtype=_float()), axis=-1))
-    problem = Problem(policy, jnp.ones((1,), dtype=_float()))
-    return problem, jnp.asarray(feats[None], dtype=_float())

@@ -7,7 +7,7 @@
   above 1/2 from any member, so training-time sharpening fails where inference-time BoN succeeds.
 
 Both return ``(problem, model_class, theta)``: the base ``π_base = π_θ`` as a ``Problem`` with one
-prompt, the class (:class:`sharpsim.linear_ar.AutoregressiveLinearSoftmaxClass`, full-history
+prompt, the class (:class:`sharpsim.classes.AutoregressiveLinearSoftmaxClass`, full-history
 contexts) and ``θ`` ``[H, d]``. Notes: ``theory/eq11_autoregressive_linear.md``.
 """
 
@@ -20,8 +20,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from sharpsim import _validation as v
-from sharpsim.linear_ar import AutoregressiveLinearSoftmaxClass
-from sharpsim.problems import Problem, from_policy
+from sharpsim.classes.autoregressive_linear import AutoregressiveLinearSoftmaxClass
+from sharpsim.problems.core import Problem, from_policy
 
 __all__ = ["cut_value", "maxcut_instance", "prop_e2_instance"]
 

@@ -1,32 +1,32 @@
-"""Problems: a base policy ``π_base`` plus a prompt distribution ``μ``.
+"""Coverage-controlled problems: the coverage ``C_cov`` of Eq 6 is exactly the one requested.
 
-Constructors:
-
-* :func:`from_probs` / :func:`from_policy` — wrap user arrays or policies (validated);
 * :func:`with_coverage` — a random tabular problem whose exact coverage ``C_cov`` (Eq 6) is the
-  one requested and whose margin (Assumption 4.2) is at least the one requested;
-* :func:`planted_autoregressive` — the same over sequences ``V^H``, with a planted sequence
-  arg-max;
-* :func:`prop31_tightness` — Prop 3.1's tightness instance: ``π(y*) <= 1/2`` and greedy
-  decoding misses ``y*``;
-* ``lower_bound_family`` — the App H hard family of Thm 3.1 (see ``sharpsim.hard_family``);
-* ``sphere_separation`` — Example J.1, margin Ω(1) and coverage exp(Ω(d)) (``sharpsim.separation``).
-* ``hidden_direction`` — a linear-softmax instance where offline Eq 8 cannot sharpen without
-  exploration and XPO can (``sharpsim.separation``).
+  one requested and whose margin (Assumption 4.2) is at least the one requested; its feasible
+  range is :func:`coverage_range`;
+* :func:`planted_autoregressive` — the same over sequences ``V^H`` (Sec 2, autoregressive
+  policies), with a planted sequence arg-max; its feasible range is :func:`planted_coverage_range`.
+
+Both share one feasibility check and one construction gap (:data:`MIN_CONSTRUCTED_MARGIN`).
 """
 
 from __future__ import annotations
-
-import dataclasses
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sharpsim import _config
 from sharpsim import _validation as v
 from sharpsim.policies import AutoregressivePolicy, TabularPolicy
 from sharpsim.policies.tabular import _float
+from sharpsim.problems.core import Problem, _prompt_probs
+
+__all__ = [
+    "MIN_CONSTRUCTED_MARGIN",
+    "coverage_range",
+    "planted_autoregressive",
+    "planted_coverage_range",
+    "with_coverage",
+]
 
 #: With ``margin=0`` the constructors still keep every non-arg-max response at least this
 #: relative gap below the arg-max, so that no tie is accidental (it is 1000x ``TIE_RTOL``).
@@ -40,90 +40,25 @@ def _construction_gap(margin: float) -> float:
     return max(margin, MIN_CONSTRUCTED_MARGIN) * (1.0 + 1e-9)
 
 
-@jax.tree_util.register_dataclass
-@dataclasses.dataclass(frozen=True)
-class Problem:
-    """A sharpening problem: ``π_base`` and ``μ``.
+def _check_request(coverage, heterogeneity, lo: float, hi: float, sizes: str) -> tuple[float, float]:
+    """The one feasibility check of the coverage-controlled constructors.
 
-    Attributes:
-      base: the base policy (:class:`TabularPolicy` or :class:`AutoregressivePolicy`).
-      prompt_probs: ``[num_prompts]`` the prompt distribution ``μ``.
-    """
-
-    base: TabularPolicy | AutoregressivePolicy
-    prompt_probs: jax.Array
-
-    @property
-    def num_prompts(self) -> int:
-        return self.prompt_probs.shape[-1]
-
-    @property
-    def num_responses(self) -> int:
-        return self.base.num_responses
-
-    @property
-    def probs(self) -> jax.Array:
-        """``[num_prompts, num_responses]`` ``π_base(y|x)`` (tabular bases only)."""
-        if not isinstance(self.base, TabularPolicy):
-            raise TypeError(
-                "`problem.probs` needs a tabular base; call `problem.tabular()` to enumerate "
-                "an autoregressive base first"
-            )
-        return self.base.probs
-
-    def tabular(self, *, limit: int | None = None) -> Problem:
-        """This problem with its base as a :class:`TabularPolicy` (enumerating an
-        autoregressive base; raises beyond the enumeration limit)."""
-        if isinstance(self.base, TabularPolicy):
-            return self
-        kwargs = {} if limit is None else {"limit": limit}
-        return Problem(self.base.to_tabular(**kwargs), self.prompt_probs)
-
-
-def as_tabular_base(problem: Problem) -> TabularPolicy:
-    """The base policy of ``problem`` as a table (enumerating if autoregressive)."""
-    if not isinstance(problem, Problem):
-        raise TypeError(f"`problem` must be a sharpsim Problem; got {type(problem).__name__}")
-    return problem.tabular().base
-
-
-# ------------------------------------------------------------------------------ wrapping
-def from_probs(base_probs, prompt_probs=None) -> Problem:
-    """Builds a problem from ``base_probs: [num_prompts, num_responses]`` and ``μ``.
-
-    Args:
-      base_probs: the table ``π_base(y|x)``; rows must be distributions (tolerance 1e-6).
-      prompt_probs: ``[num_prompts]`` the prompt distribution; uniform when omitted.
+    Returns ``(coverage, heterogeneity)`` with ``coverage`` clipped to ``hi`` (a request up to a
+    relative 1e-12 above the range's end is accepted as its end).
 
     Raises:
-      ValueError: on a non-distribution or on mismatched shapes.
+      ValueError: if ``coverage`` lies outside ``[lo, hi]`` (the message names ``sizes``, the
+        arguments that fix the range) or ``heterogeneity`` outside ``[0, 1]``.
     """
-    try:
-        policy = TabularPolicy.from_probs(base_probs)
-    except (TypeError, ValueError) as err:  # name the argument the caller passed
-        raise type(err)(str(err).replace("`probs`", "`base_probs`")) from None
-    return from_policy(policy, prompt_probs)
-
-
-def from_policy(policy: TabularPolicy | AutoregressivePolicy, prompt_probs=None) -> Problem:
-    """Wraps an existing policy as a problem (μ uniform when ``prompt_probs`` is omitted)."""
-    if not isinstance(policy, (TabularPolicy, AutoregressivePolicy)):
-        raise TypeError(
-            f"`policy` must be a TabularPolicy or AutoregressivePolicy; got {type(policy).__name__}"
-        )
-    mu = _prompt_probs(prompt_probs, policy.num_prompts)
-    return Problem(policy, jnp.asarray(mu, dtype=_float()))
-
-
-def _prompt_probs(prompt_probs, num_prompts: int) -> np.ndarray:
-    if prompt_probs is None:
-        return np.full(num_prompts, 1.0 / num_prompts)
-    mu = v.check_probability_table("prompt_probs", prompt_probs, ndim=1)
-    if mu.shape[0] != num_prompts:
+    coverage = v.check_at_least("coverage", coverage, -np.inf)
+    if not lo <= coverage <= hi * (1 + 1e-12):
         raise ValueError(
-            f"`prompt_probs` has {mu.shape[0]} entries but the policy has {num_prompts} prompts"
+            f"`coverage` = {coverage:g} is infeasible with {sizes}: the feasible range is [{lo:g}, {hi:.10g}]"
         )
-    return mu
+    heterogeneity = v.check_at_least("heterogeneity", heterogeneity, 0.0)
+    if heterogeneity > 1:
+        raise ValueError(f"`heterogeneity` must lie in [0, 1]; got {heterogeneity}")
+    return min(coverage, hi), heterogeneity
 
 
 # ------------------------------------------------------------------- coverage-controlled
@@ -177,17 +112,10 @@ def with_coverage(
     """
     num_prompts = v.check_positive_int("num_prompts", num_prompts)
     lo, hi = coverage_range(num_responses, margin=margin, num_argmax=num_argmax)
-    coverage = v.check_at_least("coverage", coverage, -np.inf)
-    if not lo <= coverage <= hi * (1 + 1e-12):
-        raise ValueError(
-            f"`coverage` = {coverage:g} is infeasible with num_responses = {num_responses}, "
-            f"num_argmax = {num_argmax} and margin = {margin:g}: the feasible range is "
-            f"[{lo:g}, {hi:.10g}]"
-        )
-    coverage = min(coverage, hi)
-    heterogeneity = v.check_at_least("heterogeneity", heterogeneity, 0.0)
-    if heterogeneity > 1:
-        raise ValueError(f"`heterogeneity` must lie in [0, 1]; got {heterogeneity}")
+    coverage, heterogeneity = _check_request(
+        coverage, heterogeneity, lo, hi,
+        f"num_responses = {num_responses}, num_argmax = {num_argmax} and margin = {margin:g}",
+    )
     mu = _prompt_probs(prompt_probs, num_prompts)
     k_het, k_pos, k_w = jax.random.split(key, 3)
     c = _per_prompt_coverages(k_het, mu, coverage, hi, heterogeneity)
@@ -291,21 +219,27 @@ def planted_autoregressive(
     Tables keep the full history (``context_length = H - 1``), so memory is
     ``H · |X| · V^H`` entries; use small ``V^H``.
 
+    Args:
+      key: PRNG key.
+      num_prompts: ``|X|``.
+      vocab_size: ``V >= 2``.
+      horizon: ``H >= 1``.
+      coverage: the target ``C_cov``, in :func:`planted_coverage_range`.
+      margin: a lower bound on ``γ_margin`` (Assumption 4.2), as in :func:`with_coverage`.
+      heterogeneity: in ``[0, 1]``, as in :func:`with_coverage`.
+      prompt_probs: μ (uniform when omitted).
+
+    Returns:
+      A :class:`Problem` with an :class:`AutoregressivePolicy` base.
+
     Raises:
       ValueError: if ``coverage`` is outside :func:`planted_coverage_range`.
     """
     num_prompts = v.check_positive_int("num_prompts", num_prompts)
     lo, hi = planted_coverage_range(vocab_size, horizon, margin=margin)
-    coverage = v.check_at_least("coverage", coverage, -np.inf)
-    if not lo <= coverage <= hi * (1 + 1e-12):
-        raise ValueError(
-            f"`coverage` = {coverage:g} is infeasible with vocab_size = {vocab_size}, "
-            f"horizon = {horizon} and margin = {margin:g}: the feasible range is [{lo:g}, {hi:.10g}]"
-        )
-    coverage = min(coverage, hi)
-    heterogeneity = v.check_at_least("heterogeneity", heterogeneity, 0.0)
-    if heterogeneity > 1:
-        raise ValueError(f"`heterogeneity` must lie in [0, 1]; got {heterogeneity}")
+    coverage, heterogeneity = _check_request(
+        coverage, heterogeneity, lo, hi, f"vocab_size = {vocab_size}, horizon = {horizon} and margin = {margin:g}"
+    )
     mu = _prompt_probs(prompt_probs, num_prompts)
     V, H = vocab_size, horizon
     k_het, k_path = jax.random.split(key)
@@ -325,53 +259,3 @@ def planted_autoregressive(
         log_tables = np.log(tables)
     policy = AutoregressivePolicy(jnp.asarray(log_tables, dtype=_float()), H - 1)
     return Problem(policy, jnp.asarray(mu, dtype=_float()))
-
-
-def prop31_tightness(*, vocab_size: int = 2, horizon: int = 2, p_star: float = 0.4) -> Problem:
-    """Prop 3.1's tightness instance: ``π(y*) = p_star <= 1/2`` and greedy decoding misses ``y*``.
-
-    One prompt. The first token is ``0`` w.p. ``1 - p_star`` and ``1`` w.p. ``p_star``; after
-    ``1`` every later token is ``0`` surely, so ``y* = (1, 0, ..., 0)`` has probability
-    ``p_star``; after ``0`` the rest is uniform, so each such sequence has probability
-    ``(1 - p_star)/V^{H-1} < p_star``. Greedy takes ``0`` first (``1 - p_star >= p_star``,
-    ties broken to the lowest token) and can never reach ``y*``.
-
-    Raises:
-      ValueError: unless ``1/(1 + (1 - TIE_RTOL) V^{H-1}) < p_star <= 1/2``, with a relative
-        1e-12 to spare at the lower end (needed for ``y*`` to be the unique arg-max beyond the
-        tie tolerance, ``(1 - p_star)/V^{H-1} < (1 - TIE_RTOL) p_star``, and for greedy to
-        miss it).
-    """
-    V = v.check_positive_int("vocab_size", vocab_size, minimum=2)
-    H = v.check_positive_int("horizon", horizon, minimum=2)
-    s = v.check_positive("p_star", p_star)
-    lo = (1.0 + 1e-12) / (1.0 + (1.0 - _config.TIE_RTOL) * V ** (H - 1))
-    if not (lo < s <= 0.5):
-        raise ValueError(f"`p_star` must lie in ({lo:g}, 0.5] for vocab_size={V}, horizon={H}; got {s}")
-    S = V ** (H - 1)
-    tables = np.full((H, 1, S, V), 1.0 / V)
-    tables[0, 0, 0] = 0.0
-    tables[0, 0, 0, 0], tables[0, 0, 0, 1] = 1.0 - s, s
-    for h in range(1, H):
-        ctx = V ** (h - 1)  # the prefix (1, 0, ..., 0) of length h, in base V
-        tables[h, 0, ctx] = 0.0
-        tables[h, 0, ctx, 0] = 1.0
-    with np.errstate(divide="ignore"):
-        log_tables = np.log(tables)
-    policy = AutoregressivePolicy(jnp.asarray(log_tables, dtype=_float()), H - 1)
-    return Problem(policy, jnp.ones((1,), dtype=_float()))
-
-
-def __getattr__(name):
-    # The App H family (``lower_bound_family``, ``LowerBoundInstance``) lives in
-    # ``sharpsim.hard_family``, which needs the model classes; importing it lazily avoids an
-    # import cycle while keeping the public name ``sharpsim.problems.lower_bound_family``.
-    if name in ("lower_bound_family", "LowerBoundInstance"):
-        from sharpsim import hard_family
-
-        return getattr(hard_family, name)
-    if name in ("sphere_separation", "hidden_direction"):
-        from sharpsim import separation
-
-        return getattr(separation, name)
-    raise AttributeError(f"module 'sharpsim.problems' has no attribute {name!r}")

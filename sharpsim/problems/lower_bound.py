@@ -1,5 +1,9 @@
-"""The lower-bound family of App H (Thm 3.1 / 3.1′ / D.2), exposed as
-``sharpsim.problems.lower_bound_family``."""
+"""The hard family of App H behind the lower bounds of Thm 3.1 (and Thm 3.1′, Thm D.2).
+
+A random member ``π^I`` of a product class ``Π = {π^I : I ∈ [M]^d}`` on ``d`` hard prompts of
+total μ-mass ``Δ``; any algorithm in the sample-and-evaluate framework (Def 3.2) needs
+``m ≳ C log|Π| / ε²`` queries to sharpen it.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from sharpsim import _validation as v
-from sharpsim.classes import ProductClass
+from sharpsim.classes.finite import ProductClass
 from sharpsim.policies import TabularPolicy
 from sharpsim.policies.tabular import _float
-from sharpsim.problems import Problem
+from sharpsim.problems.core import Problem
+
+__all__ = ["LowerBoundInstance", "hard_conditionals", "lower_bound_family"]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 ``π_θ(y_{1:H}|x) = Π_h π_{θ_h}(y_h | x, y_{<h})`` with
 ``π_{θ_h}(t | x, y_{<h}) ∝ exp(⟨φ_h(x, y_{<h}, t), θ_h⟩)``, ``‖φ_h‖ <= 1``, ``‖θ_h‖ <= B`` for every
-layer ``h``; ``θ = (θ_1, …, θ_H)``. Exposed as ``sharpsim.classes.AutoregressiveLinearSoftmaxClass``.
+layer ``h``; ``θ = (θ_1, …, θ_H)``.
 
 The context of step ``h`` is encoded as in :class:`sharpsim.policies.AutoregressivePolicy`: the
 last ``k = context_length`` tokens (``k = H − 1``: the full history). Features are a dense array
@@ -16,11 +16,13 @@ Oracles:
   log-likelihood is a sum over layers of concave functions of ``θ_h`` (log-softmax of linear
   logits), each on its own ball, with curvature at most 1 (features of norm <= 1), so the iteration
   converges to the global optimum; convergence is checked by the norm of the projected-gradient
-  step ``‖θ − P(θ − ∇)‖`` (zero exactly at the constrained optimum).
+  step ``‖θ − P(θ − ∇)‖`` (zero exactly at the constrained optimum), reported by
+  :meth:`mle_with_info`.
 * :meth:`regress` — the Eq 8 square loss. For ``H >= 2`` the per-step log-partition functions of
   ``y`` and ``y'`` are taken at *different* contexts and do not cancel, so the loss is not a
   least-squares problem in ``θ`` (and not convex in general): it is minimised by projected Adam
-  from ``θ = 0`` with the same convergence diagnostic — a local solution, not a certified global one.
+  from ``θ = 0`` with the same convergence diagnostic (:meth:`regress_with_info`) — a local
+  solution, not a certified global one.
   (For ``H = 1`` the class is the linear-softmax class, where ``LinearSoftmaxClass.regress`` is exact.)
 * XPO: :func:`sharpsim.algorithms.xpo` accepts this class (its objective is minimised by projected
   Adam, as for the linear class).
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import TYPE_CHECKING, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -45,28 +48,21 @@ import optax
 
 from sharpsim import _config
 from sharpsim import _validation as v
-from sharpsim._optim import projected_fista
-from sharpsim.linear import check_features
+from sharpsim.classes._optim import ball_projection, grad_map_norm, projected_adam, projected_fista
+from sharpsim.classes.linear_softmax import check_features
+from sharpsim.classes.protocol import FitInfo, check_sizes, pytree_class
 from sharpsim.policies import AutoregressivePolicy, TabularPolicy
 from sharpsim.policies.autoregressive import _infer_context_length
 from sharpsim.policies.tabular import _float
 
-__all__ = ["AutoregressiveLinearSoftmaxClass", "FitInfo"]
+if TYPE_CHECKING:
+    from sharpsim.problems import Problem
+
+__all__ = ["AutoregressiveLinearSoftmaxClass"]
 
 
-@jax.tree_util.register_dataclass
-@dataclasses.dataclass(frozen=True)
-class FitInfo:
-    """Diagnostics of :meth:`AutoregressiveLinearSoftmaxClass.mle` / :meth:`~.regress`: the fitted
-    ``theta`` ``[H, d]``, the final loss, the projected-gradient step norm and whether it is below
-    the tolerance."""
-
-    theta: jax.Array
-    loss: jax.Array
-    grad_map_norm: jax.Array
-    converged: jax.Array
-
-
+@pytree_class
+@dataclasses.dataclass(frozen=True, init=False, eq=False)
 class AutoregressiveLinearSoftmaxClass:
     """``{π_θ : ‖θ_h‖ <= radius for every h}`` (Eq 11).
 
@@ -76,37 +72,62 @@ class AutoregressiveLinearSoftmaxClass:
         ``<= 1`` (checked; no silent normalisation), finite entries.
       radius: ``B > 0``, the bound on each layer's ``‖θ_h‖``.
       context_length: ``k`` (inferred from ``V**k`` when omitted).
+
+    Raises:
+      ValueError: on bad ``features`` (see :func:`~sharpsim.classes.check_features`), a
+        ``context_length`` that does not match them, or ``radius <= 0``.
+
+    Attributes:
+      features: ``[H, X, V**k, V, d]`` (a pytree leaf).
+      radius: ``B`` (static).
+      context_length: ``k`` (static).
     """
+
+    features: jax.Array
+    radius: float = dataclasses.field(metadata=dict(static=True))
+    context_length: int = dataclasses.field(metadata=dict(static=True))
+    autoregressive: ClassVar[bool] = True
 
     def __init__(self, features, radius: float, *, context_length: int | None = None):
         arr = check_features(features, ndim=5, source="Eq 11 / Def J.3")
-        self.context_length = _infer_context_length(arr.shape[:4], context_length)
-        self.features = jnp.asarray(arr, dtype=_float())
-        self.radius = v.check_positive("radius", radius)
+        object.__setattr__(self, "context_length", _infer_context_length(arr.shape[:4], context_length))
+        object.__setattr__(self, "features", jnp.asarray(arr, dtype=_float()))
+        object.__setattr__(self, "radius", v.check_positive("radius", radius))
 
     # ------------------------------------------------------------------------ basics
     @property
     def horizon(self) -> int:
+        """``H``, the number of steps."""
         return self.features.shape[0]
 
     @property
     def num_prompts(self) -> int:
+        """``|X|``."""
         return self.features.shape[1]
 
     @property
     def vocab_size(self) -> int:
+        """``V``."""
         return self.features.shape[3]
 
     @property
     def num_responses(self) -> int:
+        """``|Y| = V^H``."""
         return self.vocab_size**self.horizon
 
     @property
+    def sizes(self) -> tuple[int, int]:
+        """``(num_prompts, num_responses)``."""
+        return (self.num_prompts, self.num_responses)
+
+    @property
     def dim(self) -> int:
+        """``d``, the feature dimension of each layer."""
         return self.features.shape[4]
 
     @property
     def param_shape(self) -> tuple[int, int]:
+        """``(H, d)``, the shape of ``θ``."""
         return (self.horizon, self.dim)
 
     @property
@@ -116,8 +137,17 @@ class AutoregressiveLinearSoftmaxClass:
 
     def project(self, theta) -> jax.Array:
         """Each layer's ``θ_h`` projected onto the ball of radius ``B``."""
-        norms = jnp.linalg.norm(theta, axis=-1, keepdims=True)
-        return jnp.where(norms > self.radius, theta * (self.radius / jnp.maximum(norms, 1e-300)), theta)
+        return ball_projection(theta, self.radius, per_layer=True)
+
+    def bind(self, problem: Problem) -> AutoregressiveLinearSoftmaxClass:
+        """This class, after checking that it is defined on ``problem``'s sizes.
+
+        Raises:
+          TypeError: if ``problem`` is not problem-like.
+          ValueError: on mismatched sizes.
+        """
+        check_sizes(self.sizes, problem)
+        return self
 
     def policy(self, theta) -> AutoregressivePolicy:
         """``π_θ`` as an :class:`AutoregressivePolicy` (``theta: [H, d]``)."""
@@ -133,6 +163,7 @@ class AutoregressiveLinearSoftmaxClass:
         return self.policy(theta).joint_log_probs(limit=limit)
 
     def tabular_policy(self, theta) -> TabularPolicy:
+        """``π_θ`` as a :class:`TabularPolicy` over ``V^H`` (enumerated)."""
         return TabularPolicy(self.log_probs(theta))
 
     def log_covering_number(self, eps_disc: float) -> float:
@@ -141,28 +172,89 @@ class AutoregressiveLinearSoftmaxClass:
         return self.horizon * self.dim * math.log(max(6.0 * self.radius / eps_disc, 1.0))
 
     # --------------------------------------------------------------------- fitting
-    def _fit(self, loss, steps, learning_rate, tol):
-        # Adam with a cosine decay to 1e-3 of the rate: constant-rate Adam hovers around the optimum
-        # (step norm ~ rate), which the convergence check would (rightly) flag.
-        opt = optax.adam(optax.cosine_decay_schedule(learning_rate, steps, alpha=1e-3))
-        theta0 = jnp.zeros(self.param_shape, self.features.dtype)
+    def mle(self, prompts, sequences, *, steps: int = 1000) -> AutoregressivePolicy:
+        """Maximum likelihood of ``sequences: [n, H]`` given ``prompts: [n]`` (rows with a negative
+        token are masked), by projected FISTA with step 1 from ``θ = 0``: the layer-h Hessian block
+        is an average of covariances of features with norm ``<= 1``.
 
-        def step(carry, _):
-            theta, state = carry
-            g = jax.grad(loss)(theta)
-            updates, state = opt.update(g, state, theta)
-            return (self.project(optax.apply_updates(theta, updates)), state), None
+        Returns:
+          ``π̂`` as an :class:`AutoregressivePolicy`.
 
-        (theta, _), _ = jax.lax.scan(step, (theta0, opt.init(theta0)), None, length=steps)
-        g = jax.grad(loss)(theta)
-        gmap = jnp.linalg.norm(theta - self.project(theta - g))
+        Raises:
+          ValueError: if ``steps`` is not a positive integer.
+        """
+        loss = self._mle_loss(prompts, sequences, steps)
+        return self.policy(projected_fista(loss, self._theta0(), self.project, steps))
+
+    def mle_with_info(self, prompts, sequences, *, steps: int = 1000,
+                      tol: float = 1e-6) -> tuple[AutoregressivePolicy, FitInfo]:
+        """:meth:`mle` and its :class:`~sharpsim.classes.FitInfo` (loss: the mean negative
+        log-likelihood; ``converged``: projected-gradient step below ``tol``).
+
+        Returns:
+          ``(π̂, info)``.
+
+        Raises:
+          ValueError: if ``steps`` is not a positive integer.
+        """
+        loss = self._mle_loss(prompts, sequences, steps)
+        theta = projected_fista(loss, self._theta0(), self.project, steps)
+        return self.policy(theta), self._info(loss, theta, tol)
+
+    def mle_mass(self, prompts, sequences, mask) -> jax.Array:
+        """``[X]`` the mass of :meth:`mle`'s fit on ``mask: [X, V^H]`` per prompt (enumerating ``V^H``)."""
+        lp = self.mle(prompts, sequences).joint_log_probs()
+        return jnp.exp(jax.scipy.special.logsumexp(jnp.where(mask, lp, -jnp.inf), axis=-1))
+
+    def regress(self, triples, beta, *, steps: int = 1000, learning_rate: float = 0.05) -> AutoregressivePolicy:
+        """The Eq 8 square loss over the class, by projected Adam from ``θ = 0`` with a cosine decay
+        of the rate to 1e-3 of it (see the module doc: not convex for ``H >= 2``).
+
+        Args:
+          triples: a :class:`sharpsim.oracle.Triples` whose responses are sequences ``[n, H]``
+            (masked rows: negative tokens).
+          beta: ``β > 0``.
+          steps: Adam steps; learning_rate: the initial rate.
+
+        Returns:
+          ``π̂`` as an :class:`AutoregressivePolicy`.
+
+        Raises:
+          ValueError: if ``steps`` is not a positive integer or ``beta <= 0``.
+        """
+        loss = self._regression_loss(triples, beta, steps)
+        return self.policy(self._adam(loss, steps, learning_rate))
+
+    def regress_with_info(self, triples, beta, *, steps: int = 1000, learning_rate: float = 0.05,
+                          tol: float = 1e-5) -> tuple[AutoregressivePolicy, FitInfo]:
+        """:meth:`regress` and its :class:`~sharpsim.classes.FitInfo` (loss: the mean square
+        residual; ``converged``: projected-gradient step below ``tol``).
+
+        Returns:
+          ``(π̂, info)``.
+
+        Raises:
+          ValueError: if ``steps`` is not a positive integer or ``beta <= 0``.
+        """
+        loss = self._regression_loss(triples, beta, steps)
+        theta = self._adam(loss, steps, learning_rate)
+        return self.policy(theta), self._info(loss, theta, tol)
+
+    def _theta0(self):
+        return jnp.zeros(self.param_shape, self.features.dtype)
+
+    def _info(self, loss, theta, tol) -> FitInfo:
+        gmap = grad_map_norm(loss, theta, self.project)
         return FitInfo(theta, loss(theta), gmap, gmap <= tol)
 
-    def mle(self, prompts, sequences, *, steps: int = 1000, tol: float = 1e-6, return_info: bool = False):
-        """Maximum likelihood of ``sequences: [n, H]`` given ``prompts: [n]`` (rows with a negative
-        token are masked). Returns ``π̂`` (an :class:`AutoregressivePolicy`), and :class:`FitInfo`
-        with ``return_info`` (loss = mean negative log-likelihood)."""
-        steps = v.check_positive_int("steps", steps)
+    def _adam(self, loss, steps, learning_rate):
+        # a cosine decay to 1e-3 of the rate: constant-rate Adam hovers around the optimum
+        # (step norm ~ rate), which the convergence check would flag
+        schedule = optax.cosine_decay_schedule(learning_rate, steps, alpha=1e-3)
+        return projected_adam(loss, self._theta0(), self.project, steps, schedule)
+
+    def _mle_loss(self, prompts, sequences, steps):
+        v.check_positive_int("steps", steps)
         x = jnp.asarray(prompts).ravel()
         y = jnp.asarray(sequences).reshape(x.shape[0], self.horizon)
         keep = jnp.all(y >= 0, axis=-1)
@@ -173,22 +265,10 @@ class AutoregressiveLinearSoftmaxClass:
         def loss(theta):
             return -jnp.sum(w * self.sequence_log_probs(theta, x, ys)) / count
 
-        info = self._fista(loss, steps, tol)
-        policy = self.policy(info.theta)
-        return (policy, info) if return_info else policy
+        return loss
 
-    def _fista(self, loss, steps, tol):
-        # Step 1 is safe: the layer-h Hessian block is an average of covariances of features with
-        # norm <= 1 (see sharpsim._optim; projected Adam stalls on the sphere).
-        theta, gmap = projected_fista(loss, jnp.zeros(self.param_shape, self.features.dtype), self.project, steps)
-        return FitInfo(theta, loss(theta), gmap, gmap <= tol)
-
-    def regress(self, triples, beta, *, steps: int = 1000, learning_rate: float = 0.05, tol: float = 1e-5,
-                return_info: bool = False):
-        """The Eq 8 square loss over the class, by projected Adam from ``θ = 0`` (see the module doc:
-        not convex for ``H >= 2``). ``triples``: a :class:`sharpsim.oracle.Triples` whose responses
-        are sequences ``[n, H]`` (masked rows: negative tokens). Loss reported: the mean square residual."""
-        steps = v.check_positive_int("steps", steps)
+    def _regression_loss(self, triples, beta, steps):
+        v.check_positive_int("steps", steps)
         if v.is_concrete(beta):
             v.check_positive("beta", beta)
         x = jnp.asarray(triples.prompts).ravel()
@@ -207,6 +287,4 @@ class AutoregressiveLinearSoftmaxClass:
                      - beta * (self.sequence_log_probs(theta, x, zs) - jnp.where(keep, lz, 0.0)) - target)
             return jnp.sum(w * resid**2) / count
 
-        info = self._fit(loss, steps, learning_rate, tol)
-        policy = self.policy(info.theta)
-        return (policy, info) if return_info else policy
+        return loss

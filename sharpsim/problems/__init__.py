@@ -1,0 +1,54 @@
+"""Problems: a base policy ``π_base`` plus a prompt distribution ``μ`` (Huang et al., ICLR 2025, Sec 2).
+
+One module per construction, each named after what it is in the paper:
+
+* :mod:`~sharpsim.problems.core` — :class:`Problem`, :func:`from_probs` / :func:`from_policy`
+  (wrap user arrays or policies, validated) and :func:`as_tabular_base`;
+* :mod:`~sharpsim.problems.coverage` — :func:`with_coverage` (a random tabular problem whose exact
+  coverage ``C_cov`` (Eq 6) is the one requested and whose margin (Assumption 4.2) is at least the
+  one requested) and :func:`planted_autoregressive` (the same over sequences ``V^H``);
+* :mod:`~sharpsim.problems.prop31` — :func:`prop31_tightness`, Prop 3.1's tightness instance;
+* :mod:`~sharpsim.problems.lower_bound` — :func:`lower_bound_family`, the App H hard family of Thm 3.1;
+* :mod:`~sharpsim.problems.example_j1` — :func:`sphere_separation`, Example J.1 (margin Ω(1),
+  coverage exp(Ω(d)));
+* :mod:`~sharpsim.problems.hidden` — :func:`hidden_direction`, a linear-softmax instance where
+  offline Eq 8 cannot sharpen without exploration and XPO (Alg 1) can;
+* :mod:`~sharpsim.problems.hardness` — App E: :func:`maxcut_instance` (Prop E.1) and
+  :func:`prop_e2_instance` (Prop E.2).
+"""
+
+from sharpsim.problems.core import Problem, as_tabular_base, from_policy, from_probs
+from sharpsim.problems.coverage import (
+    MIN_CONSTRUCTED_MARGIN,
+    coverage_range,
+    planted_autoregressive,
+    planted_coverage_range,
+    with_coverage,
+)
+from sharpsim.problems.example_j1 import sign_code, sphere_separation
+from sharpsim.problems.hardness import cut_value, maxcut_instance, prop_e2_instance
+from sharpsim.problems.hidden import hidden_direction
+from sharpsim.problems.lower_bound import LowerBoundInstance, hard_conditionals, lower_bound_family
+from sharpsim.problems.prop31 import prop31_tightness
+
+__all__ = [
+    "MIN_CONSTRUCTED_MARGIN",
+    "LowerBoundInstance",
+    "Problem",
+    "as_tabular_base",
+    "coverage_range",
+    "cut_value",
+    "from_policy",
+    "from_probs",
+    "hard_conditionals",
+    "hidden_direction",
+    "lower_bound_family",
+    "maxcut_instance",
+    "planted_autoregressive",
+    "planted_coverage_range",
+    "prop31_tightness",
+    "prop_e2_instance",
+    "sign_code",
+    "sphere_separation",
+    "with_coverage",
+]
