@@ -198,6 +198,7 @@ def report(result: dict) -> str:
 
 
 def main(argv=None) -> int:
+    """Runs ``sharpsim bench NAME [--quick] [--json]``; returns the exit code (2 on an unknown benchmark)."""
     parser = argparse.ArgumentParser(prog="sharpsim bench", description=__doc__.splitlines()[0])
     parser.add_argument("name", choices=sorted(BENCHMARKS))
     parser.add_argument("--quick", action="store_true")

@@ -46,3 +46,16 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip_slow)
+
+
+@pytest.fixture(scope="module")
+def eq8_setup():
+    """A tabular problem (3 prompts, 5 responses, C_cov = 2.5) and 60 Eq 8 triples drawn from it:
+    ``(problem, triples, m)``."""
+    import jax
+
+    from sharpsim import oracle, problems
+
+    problem = problems.with_coverage(jax.random.key(0), 3, 5, 2.5)
+    triples, m = oracle.sample_triples(jax.random.key(1), problem, 60)
+    return problem, triples, int(m)

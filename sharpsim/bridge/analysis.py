@@ -59,6 +59,7 @@ class PromptDraws:
 
     @property
     def n(self) -> int:
+        """The number of draws for this prompt."""
         return int(self.log_prob.size)
 
 

@@ -66,14 +66,17 @@ class AutoregressivePolicy:
     # --------------------------------------------------------------------------- shapes
     @property
     def horizon(self) -> int:
+        """``H``, the number of tokens in a response."""
         return self.log_tables.shape[0]
 
     @property
     def num_prompts(self) -> int:
+        """``|X|``, the number of prompts."""
         return self.log_tables.shape[1]
 
     @property
     def vocab_size(self) -> int:
+        """``V``, the number of tokens."""
         return self.log_tables.shape[3]
 
     @property
@@ -83,6 +86,7 @@ class AutoregressivePolicy:
 
     @property
     def num_contexts(self) -> int:
+        """``V^k`` (``k = context_length``), the number of contexts indexing each step's table."""
         return self.log_tables.shape[2]
 
     # ----------------------------------------------------------------- sequence helpers

@@ -63,10 +63,12 @@ class TabularPolicy:
     # --------------------------------------------------------------------------- shapes
     @property
     def num_prompts(self) -> int:
+        """``|X|``, the number of prompts."""
         return self.log_probs.shape[-2]
 
     @property
     def num_responses(self) -> int:
+        """``|Y|``, the number of responses."""
         return self.log_probs.shape[-1]
 
     @property

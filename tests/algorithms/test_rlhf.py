@@ -9,7 +9,7 @@ import pytest
 from classes._reference import linear_problem
 
 import sharpsim as ss
-from sharpsim import classes, oracle, problems
+from sharpsim import classes, problems
 from sharpsim.algorithms import rlhf_sharpening
 
 
@@ -36,16 +36,9 @@ def test_rlhf_bad_input():
         rlhf_sharpening(jax.random.key(0), problem, product, n=4, beta=0.5)
 
 
-@pytest.fixture(scope="module")
-def setup():
-    problem = problems.with_coverage(jax.random.key(0), 3, 5, 2.5)
-    triples, m = oracle.sample_triples(jax.random.key(1), problem, 60)
-    return problem, triples, int(m)
 
-
-
-def test_rlhf_with_tabular_and_finite_classes(setup):
-    problem, _, _ = setup
+def test_rlhf_with_tabular_and_finite_classes(eq8_setup):
+    problem, _, _ = eq8_setup
     beta = 0.3
     result = rlhf_sharpening(jax.random.key(3), problem, classes.TabularClass(), n=200, beta=beta)
     assert int(result.num_queries) == 400

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import sharpsim as ss
-from sharpsim import classes, oracle, problems
+from sharpsim import classes, oracle
 
 
 def _empirical_loss(log_table, t, beta):
@@ -22,15 +21,8 @@ def _empirical_loss(log_table, t, beta):
     return total
 
 
-@pytest.fixture(scope="module")
-def setup():
-    problem = problems.with_coverage(jax.random.key(0), 3, 5, 2.5)
-    triples, m = oracle.sample_triples(jax.random.key(1), problem, 60)
-    return problem, triples, int(m)
-
-
-def test_finite_class_regression_is_exact_enumeration(setup):
-    problem, triples, _ = setup
+def test_finite_class_regression_is_exact_enumeration(eq8_setup):
+    problem, triples, _ = eq8_setup
     beta = 0.3
     rng = np.random.default_rng(0)
     members = [np.asarray(problem.probs), np.asarray(ss.kl_regularized_optimum(problem, beta).probs)]
@@ -43,8 +35,8 @@ def test_finite_class_regression_is_exact_enumeration(setup):
     np.testing.assert_allclose(np.asarray(fc.regress(triples, beta).probs), members[1], atol=1e-12)
 
 
-def test_tabular_regression_recovers_the_kl_optimum_and_beats_other_tables(setup):
-    problem, triples, m = setup
+def test_tabular_regression_recovers_the_kl_optimum_and_beats_other_tables(eq8_setup):
+    problem, triples, m = eq8_setup
     assert m == 120
     beta = 0.3
     tc = classes.TabularClass.for_problem(problem)
