@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 import time
 
 import jax
@@ -183,6 +185,8 @@ BENCHMARKS = {"sft": bench_sft, "bon": bench_bon}
 
 def report(result: dict) -> str:
     """A human-readable summary of a benchmark result."""
+    if result["benchmark"] == "memory":
+        return _memory_report(result)
     p = result["same_law_p_value"]
     lines = [f"benchmark {result['benchmark']}: ratio {result['ratio']:.0f}x (sharpsim / NumPy reference), "
              f"same law: {result['same_law']}" + ("" if p is None else f" (p = {p:.3g})")]
@@ -207,6 +211,126 @@ def main(argv=None) -> int:
     result = BENCHMARKS[args.name](quick=args.quick)
     print(json.dumps(result, indent=2) if args.json else report(result))
     return 0
+
+
+# ------------------------------------------------------------------------------ memory
+def _rss_mb() -> float:
+    """Resident set size of this process in MiB (``/proc/self/statm``; ``ru_maxrss`` elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:  # not Linux: the peak, in KiB on Linux/BSD, bytes on macOS
+        import resource
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def _memory_loop(calls, run, checkpoints: int = 5) -> dict:
+    """Runs ``run(i)`` for ``i < calls``; RSS and compile count before, at checkpoints, after."""
+    from sharpsim.algorithms._buckets import compile_count
+
+    rss0, comp0, t0 = _rss_mb(), compile_count(), time.perf_counter()
+    marks = {}
+    every = max(1, calls // checkpoints)
+    half = None
+    for i in range(calls):
+        jax.block_until_ready(run(i))
+        if i == calls // 2:
+            half = _rss_mb()
+        if (i + 1) % every == 0 or i + 1 == calls:
+            marks[str(i + 1)] = round(_rss_mb() - rss0, 1)
+    rss1 = _rss_mb()
+    return {"calls": calls, "seconds": time.perf_counter() - t0, "compiles": compile_count() - comp0,
+            "rss_growth_mb": rss1 - rss0, "rss_growth_second_half_mb": rss1 - half,
+            "rss_growth_mb_at_call": marks}
+
+
+def bench_memory(*, quick: bool = False, seed: int = 0, baseline: bool | None = None) -> dict:
+    """Memory and compilations of a plain loop over distinct budgets on one fixed problem.
+
+    The loop a researcher writes first: eager calls
+    ``sft_sharpening(key, problem, TabularClass(), n=n, N=N)`` with every ``(n, N)`` distinct
+    (1000 calls; 60 with ``quick``), on a member of the App H family (|X| = 9, |Y| = 42), then
+    ``adaptive_sft_sharpening`` with every ``(n, stop_level)`` distinct and ``best_of_n``. Reports
+    the resident-memory growth and the XLA compilations of each loop against the number of
+    power-of-two buckets of ``n`` it touched (the compile bound of the default, bucketed path;
+    :mod:`sharpsim.algorithms._buckets`). With ``baseline`` (default: not ``quick``) it also runs
+    a few calls with ``bucketed=False`` and reports their growth per distinct shape. Memory is
+    noisy and depends on the platform, so it is reported, never asserted here.
+
+    Args:
+      quick: 60 calls per loop and n <= 32 (2 buckets) instead of 1000 calls and n <= 1000
+        (7 buckets).
+      seed: seed of the problem and of the calls' keys.
+      baseline: whether to measure the unbucketed path too (slow: about a second per shape).
+
+    Returns:
+      A JSON-ready dict: per loop ``calls``, ``compiles``, ``buckets_touched``,
+      ``compile_bound_holds`` (compiles <= buckets touched), ``rss_growth_mb`` and timings.
+    """
+    from sharpsim.algorithms import adaptive_sft_sharpening, best_of_n
+    from sharpsim.algorithms._buckets import bucket
+
+    baseline = (not quick) if baseline is None else baseline
+    calls = 60 if quick else 1000
+    max_n = 32 if quick else 1000
+    inst = problems.lower_bound_family(jax.random.key(seed), d=8, C=2.0, eps=0.05)
+    problem, tab = inst.problem, classes.TabularClass()
+    keys = list(jax.random.split(jax.random.key(seed + 1), calls))  # unstacked before measuring
+    rng = np.random.default_rng(seed)
+    # every (n, N) distinct: n cycles through 1..max_n in a random order, N = 1 + i (distinct)
+    ns = [int(x) for x in (rng.permutation(max_n)[np.arange(calls) % max_n] + 1)]
+    loops = {
+        "sft": lambda i: sft_sharpening(keys[i], problem, tab, n=ns[i], N=1 + i, delta=0.1, gamma=0.5).error,
+        "adaptive_sft": lambda i: adaptive_sft_sharpening(keys[i], problem, tab, n=ns[i],
+                                                          stop_level=1.0 + i / calls, delta=0.1, gamma=0.5).error,
+        "best_of_n": lambda i: best_of_n(keys[i], problem, n=ns[i], N=1 + i, gamma=0.5).hit,
+    }
+    rss_start = _rss_mb()
+    out = {"benchmark": "memory",
+           "config": {"calls": calls, "n_range": [1, max_n], "N_range": [1, calls], "quick": quick,
+                      "problem": "lower_bound_family(d=8, C=2, eps=0.05)",
+                      "num_prompts": problem.num_prompts, "num_responses": problem.num_responses},
+           "device": str(jax.devices()[0])}
+    for name, run in loops.items():
+        res = _memory_loop(calls, run)
+        res["buckets_touched"] = len({bucket(n) for n in ns})
+        res["compile_bound_holds"] = res["compiles"] <= res["buckets_touched"]
+        out[name] = res
+    out["rss_growth_mb_total"] = _rss_mb() - rss_start
+    if baseline:
+        k = 8  # distinct n (N fixed), then distinct N (n fixed), unbucketed
+        per_n = _memory_loop(k, lambda i: sft_sharpening(keys[i], problem, tab, n=101 + i, N=7, gamma=0.5,
+                                                         bucketed=False).error, checkpoints=1)
+        per_N = _memory_loop(k, lambda i: sft_sharpening(keys[i], problem, tab, n=100, N=1001 + i, gamma=0.5,
+                                                         bucketed=False).error, checkpoints=1)
+        out["unbucketed"] = {"calls_each": k,
+                             "rss_mb_per_distinct_n": per_n["rss_growth_mb"] / k,
+                             "compiles_per_distinct_n": per_n["compiles"] / k,
+                             "rss_mb_per_distinct_N": per_N["rss_growth_mb"] / k,
+                             "compiles_per_distinct_N": per_N["compiles"] / k}
+    return out
+
+
+def _memory_report(result: dict) -> str:
+    cfg = result["config"]
+    lines = [f"benchmark memory: {cfg['calls']} eager calls per loop, distinct (n, N), n in {cfg['n_range']}, "
+             f"on {cfg['problem']} ({result['device']})"]
+    for name in ("sft", "adaptive_sft", "best_of_n"):
+        r = result[name]
+        lines.append(f"  {name}: {r['compiles']} compilations for {r['buckets_touched']} buckets "
+                     f"(bound holds: {r['compile_bound_holds']}), RSS +{r['rss_growth_mb']:.0f} MB "
+                     f"(+{r['rss_growth_second_half_mb']:.0f} MB over the second half), {r['seconds']:.1f} s")
+    lines.append(f"  total RSS growth: {result['rss_growth_mb_total']:.0f} MB")
+    if "unbucketed" in result:
+        u = result["unbucketed"]
+        lines.append(f"  bucketed=False: +{u['rss_mb_per_distinct_n']:.1f} MB and {u['compiles_per_distinct_n']:.0f} "
+                     f"compilations per distinct n; +{u['rss_mb_per_distinct_N']:.1f} MB and "
+                     f"{u['compiles_per_distinct_N']:.0f} per distinct N")
+    return "\n".join(lines)
+
+
+BENCHMARKS["memory"] = bench_memory
 
 
 # --------------------------------------------------------------------------------- XPO

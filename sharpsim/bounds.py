@@ -33,6 +33,8 @@ __all__ = [
     "sft_upper_bound",
     "xpo_alpha",
     "xpo_beta",
+    "xpo_eps_disc",
+    "xpo_linear_r_max",
     "xpo_linear_upper_bound",
     "xpo_upper_bound",
 ]
@@ -128,12 +130,17 @@ def _log_class_over_rho(log_size, rho):
 
 
 def sft_upper_bound(coverage, log_size, eps, *, delta, rho, constant: float = 1.0) -> float:
-    """Thm 4.1: SFT-Sharpening reaches error ≤ ε at level δ w.p. ≥ 1 − ρ with
+    """Thm 4.1 (Eq 7) in the form the algorithm runs: SFT-Sharpening reaches error ≤ ε at level δ
+    w.p. ≥ 1 − ρ with
 
-        m = constant · C_cov log(|Π|/ρ) log(1/δ) / (δ ε²)
+        m = constant · C_cov log(|Π|/ρ) log(2/δ) / (δ ε²)
 
-    queries (with ``n ≍ log(|Π|/ρ)/(δ ε)`` prompts and ``N ≍ C_cov log(1/δ)/ε`` draws each;
-    see :func:`sft_prescription`). Assumes realizability ``π^BoN_N ∈ Π`` (Assumption 4.1).
+    queries. Eq 7 prints ``log(1/δ)``; Thm 4.1′ prescribes ``n ≍ log(|Π|/ρ)/(δ ε)`` prompts and
+    ``N = N* log(2/δ)`` draws each with ``N* ≍ C_cov/ε`` (:func:`sft_prescription`), so the budget
+    the algorithm actually spends is ``n·N`` with ``log(2/δ)``. The two agree up to the constant
+    (``log(2/δ) <= 2 log(1/δ)`` for ``δ <= 1/2``); this function returns the prescription's
+    ``n·N`` without the ceilings (``constant = c²`` for :func:`sft_prescription`'s constant ``c``).
+    Assumes realizability ``π^BoN_N ∈ Π`` (Assumption 4.1).
 
     Args:
       coverage: ``C_cov >= 1``.
@@ -150,7 +157,7 @@ def sft_upper_bound(coverage, log_size, eps, *, delta, rho, constant: float = 1.
     eps = v.check_open_unit_interval("eps", eps)
     delta = v.check_open_unit_interval("delta", delta)
     constant = v.check_positive("constant", constant)
-    return float(constant * coverage * _log_class_over_rho(log_size, rho) * np.log(1 / delta) / (delta * eps**2))
+    return float(constant * coverage * _log_class_over_rho(log_size, rho) * np.log(2 / delta) / (delta * eps**2))
 
 
 def sft_num_prompts(log_size, eps, *, delta, rho, constant: float = 1.0) -> int:
@@ -361,10 +368,18 @@ def rlhf_upper_bound(C_conc, C_loss, log_size, eps, *, margin, delta, rho, const
     return float(constant * C_conc * log_term**3 / (margin**2 * delta**2 * eps**2))
 
 
-def rlhf_error_bound(C_conc, C_loss, log_size, *, n, beta, margin, delta, rho, constant: float = 1.0) -> float:
-    """Thm 4.2′ (the finite-n form of Thm 4.2):
+def rlhf_error_bound(C_conc, C_loss, log_size, *, n, beta, margin, delta, rho, gamma: float = 0.0,
+                     constant: float = 1.0) -> float:
+    """Thm 4.2′ (App J.1; the finite-n form of Thm 4.2): with probability ``>= 1 − ρ``,
 
-        error ≤ constant/(γ_margin δ) · ( sqrt(C_conc log³(C_loss |Π|/ρ)/n) + β log C_conc + γ_margin ).
+        P_x[π̂(y*_γ(x)|x) <= 1 − δ] <= constant/(γ_margin δ) · ( sqrt(C_conc log³(C_loss |Π|/ρ)/n)
+                                                               + β log C_conc + γ ).
+
+    ``γ ∈ [0, 1)`` is the tolerance of the arg-max set ``y*_γ`` (the responses within a factor
+    ``1 − γ`` of the arg-max; Assumptions J.1/J.2 hold with respect to it) and ``γ = 0`` gives
+    Thm 4.2. It is not the margin ``γ_margin``, which only divides. (The proof's last step lower
+    bounds ``J(π*) − J(π̂)`` by ``log(1 + γ_margin) δ P[...]``; the statement writes ``γ_margin``,
+    equal up to a factor ``<= 1/log 2`` for ``γ_margin <= 1``.) The ``Õ``'s log factors are not added.
 
     Args:
       C_conc, C_loss: the concentrability bounds (each ``>= 1``).
@@ -373,10 +388,11 @@ def rlhf_error_bound(C_conc, C_loss, log_size, *, n, beta, margin, delta, rho, c
       beta: β > 0.
       margin: ``γ_margin > 0``.
       delta, rho: the level δ and the failure probability ρ, each in (0, 1).
+      gamma: the tolerance γ ∈ [0, 1) of ``y*_γ`` (default 0: Thm 4.2).
       constant: the constant hidden by ``≲`` (default 1).
 
     Returns:
-      The bound on the error.
+      The bound on the error (it can be below 1, e.g. for large ``n``, small β and ``γ = 0``).
     Raises:
       ValueError: naming the argument out of range.
     """
@@ -386,9 +402,10 @@ def rlhf_error_bound(C_conc, C_loss, log_size, *, n, beta, margin, delta, rho, c
     beta = v.check_positive("beta", beta)
     margin = v.check_positive("margin", margin)
     delta = v.check_open_unit_interval("delta", delta)
+    gamma = v.check_unit_interval("gamma", gamma)
     constant = v.check_positive("constant", constant)
     log_term = np.log(C_loss) + _log_class_over_rho(log_size, rho)
-    inner = np.sqrt(C_conc * log_term**3 / n) + beta * np.log(C_conc) + margin
+    inner = np.sqrt(C_conc * log_term**3 / n) + beta * np.log(C_conc) + gamma
     return float(constant * inner / (margin * delta))
 
 
@@ -470,10 +487,20 @@ def margin_lemma_beta(margin, num_responses, *, delta) -> float:
     return float(gamma / (2.0 * np.log(2.0 * num_responses / delta)))
 
 
-def xpo_alpha(beta, *, r_max, v_max, log_covering, sec, T, rho) -> float:
-    """Alg 1's theory choice ``α = β/(R_max + V_max) · sqrt(log(2 N(Π, ε_disc) T/ρ) / (SEC · T))``
-    (``log_covering`` is ``log N(Π, ε_disc)``). Note ``α ∝ β``: the optimism weight is small next to
-    the square loss, whose curvature is ``β²``.
+def xpo_alpha(beta, *, r_max, v_max, log_covering, sec, T, rho, form: str = "alg1") -> float:
+    """The optimism weight α of Thm J.1's proof, in the normalisation ``form``.
+
+    Thm J.1 prints ``α_J1 = β/(R_max + V_max) · sqrt(log(2 N(Π, ε_disc) T/ρ) / (SEC · T))``
+    (``log_covering`` is ``log N(Π, ε_disc)``). Its proof (App J.2.2) minimises
+    ``L̂ = Σ β log π(y'|x) + β/(α (R_max + V_max)²) Σ (residual)²``, i.e. (times α/β)
+    ``α Σ log π(y'|x) + Σ (residual)² / (R_max + V_max)²``, while Alg 1 as printed weights the
+    square loss by 1: ``α Σ log π(y'|x) + Σ (residual)²``. The two objectives have the same
+    minimiser when Alg 1's α is ``α_J1 (R_max + V_max)²``.
+
+    * ``form="alg1"`` (default): the coefficient for Alg 1's normalisation, which is the one
+      :func:`sharpsim.algorithms.xpo` minimises: ``β (R_max + V_max) sqrt(log(2 N T/ρ)/(SEC T))``.
+    * ``form="thm_j1"``: the printed ``α_J1``, valid only with the square loss divided by
+      ``(R_max + V_max)²`` (the proof's ``L̂``); it is smaller by the factor ``(R_max + V_max)²``.
 
     Args:
       beta: β > 0.
@@ -483,11 +510,12 @@ def xpo_alpha(beta, *, r_max, v_max, log_covering, sec, T, rho) -> float:
       sec: the sequential extrapolation coefficient (``> 0``).
       T: the number of rounds (``>= 1``).
       rho: failure probability ρ ∈ (0, 1).
+      form: ``"alg1"`` or ``"thm_j1"`` (see above).
 
     Returns:
       α.
     Raises:
-      ValueError: naming the argument out of range.
+      ValueError: naming the argument out of range, or an unknown ``form``.
     """
     beta = v.check_positive("beta", beta)
     r_max = v.check_positive("r_max", r_max)
@@ -496,7 +524,12 @@ def xpo_alpha(beta, *, r_max, v_max, log_covering, sec, T, rho) -> float:
     sec = v.check_positive("sec", sec)
     T = v.check_positive_int("T", T)
     rho = v.check_open_unit_interval("rho", rho)
-    return float(beta / (r_max + v_max) * np.sqrt((np.log(2.0 * T / rho) + log_covering) / (sec * T)))
+    if form not in ("alg1", "thm_j1"):
+        raise ValueError(f"`form` must be 'alg1' (Alg 1's normalisation, used by algorithms.xpo) or 'thm_j1' "
+                         f"(the printed α of Thm J.1); got {form!r}")
+    root = np.sqrt((np.log(2.0 * T / rho) + log_covering) / (sec * T))
+    scale = r_max + v_max
+    return float(beta * scale * root if form == "alg1" else beta / scale * root)
 
 
 def xpo_upper_bound(r_max, sec, log_covering, num_responses, eps, *, margin, delta, rho,
@@ -535,18 +568,66 @@ def xpo_upper_bound(r_max, sec, log_covering, num_responses, eps, *, margin, del
                  / (margin**2 * eps**2 * delta**2))
 
 
+def xpo_linear_r_max(radius, num_responses, beta) -> float:
+    """Thm J.3's ``R_max = sqrt(4 β² B² + (2B + log|Y|)²)`` for a base in the linear-softmax ball
+    of radius B (``|log π_base(y|x)| <= 2B + log|Y|``).
+
+    Args:
+      radius: B > 0.
+      num_responses: ``|Y| >= 1``.
+      beta: β > 0.
+
+    Returns:
+      ``R_max``.
+    Raises:
+      ValueError: naming the argument out of range.
+    """
+    radius = v.check_positive("radius", radius)
+    num_responses = v.check_positive_int("num_responses", num_responses)
+    beta = v.check_positive("beta", beta)
+    return float(np.sqrt(4 * beta**2 * radius**2 + (2 * radius + np.log(num_responses)) ** 2))
+
+
+def xpo_eps_disc(eps, *, delta, sec, T, constant: float = 1.0) -> float:
+    """Thm J.2's discretisation ``ε_disc = constant · ε δ / sqrt(SEC · T)`` (the theorem asks for
+    ``ε_disc <= c_J.2 ε δ / sqrt(SEC T)``; ``constant`` plays ``c_J.2``), capped below 1.
+
+    Args:
+      eps, delta: the target ε and the level δ, each in (0, 1).
+      sec: the sequential extrapolation coefficient (``> 0``).
+      T: the number of rounds (``>= 1``).
+      constant: ``c_J.2`` (default 1).
+
+    Returns:
+      ``ε_disc`` in (0, 1).
+    Raises:
+      ValueError: naming the argument out of range.
+    """
+    eps = v.check_open_unit_interval("eps", eps)
+    delta = v.check_open_unit_interval("delta", delta)
+    sec = v.check_positive("sec", sec)
+    T = v.check_positive_int("T", T)
+    constant = v.check_positive("constant", constant)
+    return float(min(constant * eps * delta / np.sqrt(sec * T), 1.0 - 1e-12))
+
+
 def xpo_linear_upper_bound(dim, radius, r_max, num_responses, eps, *, T, margin, delta, rho,
-                           eps_disc: float = 1e-3, constant: float = 1.0) -> float:
+                           eps_disc: float | None = None, constant: float = 1.0) -> float:
     """Thm J.3: :func:`xpo_upper_bound` for the linear-softmax class, with Lemma J.5's
     ``SEC <= d log(T + 1)`` and Lemma J.4's ``log N <= d log(6B/ε_disc)`` — poly(d, B, 1/ε, 1/δ,
     1/γ_margin, log(|Y|/ρ)).
 
+    Unless given, ``r_max`` is Thm J.3's :func:`xpo_linear_r_max` at Thm J.3's
+    ``β = γ_margin/(2 log(2|Y|/δ))`` and ``eps_disc`` is Thm J.2's condition
+    :func:`xpo_eps_disc` (constant 1) at ``SEC = d log(T + 1)``.
+
     Args:
       dim: the feature dimension d (``>= 1``).
       radius: the class's radius B (``> 0``).
-      r_max, num_responses, eps, margin, delta, rho, constant: as in :func:`xpo_upper_bound`.
+      r_max: ``R_max > 0``, or ``None`` for Thm J.3's value.
+      num_responses, eps, margin, delta, rho, constant: as in :func:`xpo_upper_bound`.
       T: the number of rounds (``>= 1``).
-      eps_disc: the covering's discretisation (``> 0``).
+      eps_disc: the covering's discretisation (``> 0``), or ``None`` for Thm J.2's condition.
 
     Returns:
       The number of queries m.
@@ -557,8 +638,13 @@ def xpo_linear_upper_bound(dim, radius, r_max, num_responses, eps, *, T, margin,
     dim = v.check_positive_int("dim", dim)
     radius = v.check_positive("radius", radius)
     T = v.check_positive_int("T", T)
-    eps_disc = v.check_positive("eps_disc", eps_disc)
     sec = dim * np.log(T + 1)
+    if r_max is None:
+        beta = xpo_beta(margin, num_responses, delta=delta)
+        r_max = xpo_linear_r_max(radius, num_responses, beta)
+    if eps_disc is None:
+        eps_disc = xpo_eps_disc(eps, delta=delta, sec=sec, T=T)
+    eps_disc = v.check_positive("eps_disc", eps_disc)
     log_cov = dim * np.log(max(6 * radius / eps_disc, 1.0))
     return xpo_upper_bound(r_max, sec, log_cov, num_responses, eps, margin=margin, delta=delta, rho=rho,
                            constant=constant)

@@ -25,14 +25,18 @@ def _parser() -> argparse.ArgumentParser:
     fig.add_argument("--out", default="figures", help="output directory (default: figures)")
     fig.add_argument("--only", action="append", metavar="NAME", help="only this figure (repeatable)")
     fig.add_argument("--list", action="store_true", help="list the figures and exit")
+    fig.add_argument("--check", action="store_true",
+                     help="print each figure's fitted rate (theory, measured, both intervals, verdict) from the "
+                     "CSVs in --out, computing nothing else")
     fig.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
     bench = sub.add_parser(
         "bench",
         help="benchmark sharpsim against a plain NumPy reference in the same run (throughput ratio)",
     )
-    bench.add_argument("name", help="benchmark: sft (SFT-Sharpening trials), bon (BoN picks) or xpo "
-                       "(XPO iterations and the Eq 8 regression solve)")
+    bench.add_argument("name", help="benchmark: sft (SFT-Sharpening trials), bon (BoN picks), xpo "
+                       "(XPO iterations and the Eq 8 regression solve) or memory (compilations and resident memory "
+                       "of an eager loop over 1000 distinct budgets)")
     bench.add_argument("--quick", action="store_true", help="smaller sizes (seconds)")
     bench.add_argument("--json", action="store_true", help="print the full result as JSON")
 
@@ -125,6 +129,12 @@ def _figures(args) -> int:
     if len(chosen) > 1:
         raise ValueError(f"choose one of --quick, --full; got {['--' + m for m in chosen]}")
     mode = chosen[0] if chosen else "quick"
+    if args.check:
+        table = figures.check(out=args.out, mode=mode)
+        widths = [max(len(str(r[i])) for r in [figures.RATE_COLUMNS, *table]) for i in range(len(figures.RATE_COLUMNS))]
+        for r in [figures.RATE_COLUMNS, *table]:
+            print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+        return 0
     figures.generate(args.only, out=args.out, mode=mode, progress=not args.no_progress)
     return 0
 

@@ -40,6 +40,7 @@ from sharpsim.policies import AutoregressivePolicy
 from sharpsim.problems import Problem, as_tabular_base
 
 __all__ = [
+    "REWARD_NOISE_STREAM",
     "AdaptiveBatch",
     "AdaptiveBestBatch",
     "BonBatch",
@@ -529,13 +530,44 @@ class Triples:
     other_rewards: jax.Array
 
 
-def sample_triples(key: jax.Array, problem: Problem, n: int) -> tuple[Triples, jax.Array]:
+#: ``fold_in`` tag of the reward-noise stream: the noise key is ``fold_in(key, REWARD_NOISE_STREAM)``, so
+#: the prompts and responses are drawn from ``key`` exactly as without noise.
+REWARD_NOISE_STREAM = 0x5EED
+
+
+def sample_triples(key: jax.Array, problem: Problem, n: int, *, reward_noise=0.0) -> tuple[Triples, jax.Array]:
     """``n`` prompts with two responses each from ``π_base`` (Eq 8's data); charges ``2n``.
 
-    The reward is the revealed self-reward ``log π_base``. Returns ``(triples, num_queries)``.
+    The revealed reward of each response is the self-reward ``log π_base(y|x)`` plus, when
+    ``reward_noise = σ > 0``, independent Gaussian noise ``σ ξ`` (``ξ ~ N(0, 1)``, one per response):
+    a stand-in for an estimated self-reward (e.g. a majority vote) instead of the exact
+    log-probability. ``base_log_probs`` stay exact (Eq 8's ``β log(π/π_base)`` terms use them).
+
+    Args:
+      key: PRNG key. Prompts and responses are drawn from it exactly as with ``σ = 0`` (the same
+        key gives the same responses at every σ); the noise comes from
+        ``fold_in(key, REWARD_NOISE_STREAM)``. With ``σ = 0`` the triples are bitwise those of
+        the noiseless oracle.
+      problem: the problem.
+      n: the number of pairs (static under ``jit``).
+      reward_noise: σ >= 0, finite (may be traced under ``jit``; it is checked when concrete).
+
+    Returns:
+      ``(triples, num_queries)`` with ``num_queries = 2n``.
+
+    Raises:
+      ValueError: on a bad ``n`` or a negative or non-finite ``reward_noise``.
+      TypeError: on a non-real ``reward_noise``.
     """
+    noisy = True
+    if v.is_concrete(reward_noise):
+        noisy = v.check_at_least("reward_noise", reward_noise, 0.0) > 0.0
     batch = sample_and_evaluate(key, problem, n, 2)
     lp = batch.log_probs
+    rewards = lp
+    if noisy:
+        noise = jax.random.normal(jax.random.fold_in(key, REWARD_NOISE_STREAM), lp.shape, lp.dtype)
+        rewards = lp + jnp.asarray(reward_noise, lp.dtype) * noise
     triples = Triples(batch.prompts, batch.responses[:, 0], batch.responses[:, 1], lp[:, 0], lp[:, 1],
-                      lp[:, 0], lp[:, 1])
+                      rewards[:, 0], rewards[:, 1])
     return triples, batch.num_queries

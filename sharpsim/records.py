@@ -340,6 +340,20 @@ def write_csv(path, rows: Sequence[Mapping]) -> Path:
     return atomic_write_text(path, buf.getvalue())
 
 
+def _matches(raw_row: Mapping[str, str], where: Mapping[str, Any]) -> bool:
+    """Whether a row as read from disk (strings) carries every ``{column: value}`` of ``where``.
+
+    A cell matches when its text equals ``str(value)`` or its parsed value equals ``value``, so a
+    string such as the digest ``"880180e43465"`` is compared as written, never as the float it
+    would parse to.
+    """
+    for k, v in where.items():
+        cell = raw_row.get(k)
+        if cell is None or not (cell == str(v) or parse_csv_value(cell) == v):
+            return False
+    return True
+
+
 class CsvTable:
     """An append-only CSV file of result rows: never rewritten, resumable by key.
 
@@ -351,11 +365,18 @@ class CsvTable:
     Args:
       path: the CSV file (its folder is created on the first append).
       float_format: optional format spec for float cells (e.g. ``".6g"``); default ``str(value)``.
+      text_columns: columns read back as text even when parsing (default: ``config_hash``).
     """
 
-    def __init__(self, path, *, float_format: str | None = None):
+    def __init__(self, path, *, float_format: str | None = None, text_columns: Sequence[str] = ("config_hash",)):
         self.path = Path(path)
         self.float_format = float_format
+        self.text_columns = tuple(text_columns)
+
+    def parse_row(self, row: Mapping[str, str]) -> dict:
+        """A row as read from disk with its cells through :func:`parse_csv_value`, except the
+        ``text_columns`` (digests such as ``"880180e43465"`` would otherwise parse as floats)."""
+        return {k: (v if k in self.text_columns else parse_csv_value(v)) for k, v in row.items()}
 
     def header(self) -> list[str] | None:
         """The column names on disk, or ``None`` when the file does not exist or is empty."""
@@ -371,7 +392,7 @@ class CsvTable:
         with self.path.open(newline="") as fh:
             reader = csv.DictReader(fh)
             if parse:
-                return [{k: parse_csv_value(v) for k, v in row.items()} for row in reader]
+                return [self.parse_row(row) for row in reader]
             return list(reader)
 
     def keys(self, columns: Sequence[str], *, where: Mapping[str, Any] | None = None,
@@ -380,12 +401,14 @@ class CsvTable:
 
         Args:
           columns: the key columns.
-          where: optional ``{column: value}`` that a row must match (compared after ``parse``).
+          where: optional ``{column: value}`` that a row must match (see :func:`_matches`).
           parse: read cells through :func:`parse_csv_value` first (so ``"0.50"`` gives the key ``"0.5"``).
         """
         where = dict(where or {})
-        return {tuple(str(r[c]) for c in columns) for r in self.rows(parse=parse)
-                if all(r.get(k) == v for k, v in where.items())}
+        rows = [r for r in self.rows() if _matches(r, where)]
+        if parse:
+            rows = [self.parse_row(r) for r in rows]
+        return {tuple(str(r[c]) for c in columns) for r in rows}
 
     def _cell(self, value):
         if self.float_format is not None and isinstance(value, float):
@@ -466,7 +489,7 @@ def run_cells(cells: Iterable[Mapping], run_cell: Callable[[dict], Mapping | lis
     for cell in bar:
         out = run_cell(cell)
         table.append([{**prefix, **cell, **r} for r in (out if isinstance(out, list) else [out])])
-    rows = [r for r in table.rows(parse=True) if all(r.get(k) == v for k, v in prefix.items())]
+    rows = [table.parse_row(r) for r in table.rows() if _matches(r, prefix)]
     order = {tuple(str(c[k]) for k in key_names): i for i, c in enumerate(cells)}
     rows.sort(key=lambda r: order.get(tuple(str(r[k]) for k in key_names), len(order)))
     return rows

@@ -47,11 +47,11 @@ def test_sft_lower_bound_general_p_by_hand():
 
 def test_sft_upper_bound_thm_4_1_by_hand():
     # C_cov = 4, log|Π| = ln 10, ε = δ = ρ = 0.1:
-    # log(|Π|/ρ) = ln 10 + ln 10 = 2 ln 10; log(1/δ) = ln 10
-    # m = 4 · 2 ln 10 · ln 10 / (0.1 · 0.01) = 8000 · 5.301898 = 42415.18
+    # log(|Π|/ρ) = ln 10 + ln 10 = 2 ln 10; the prescription's log(2/δ) = ln 20 (Eq 7 prints log(1/δ))
+    # m = 4 · 2 ln 10 · ln 20 / (0.1 · 0.01) = 8000 · ln 10 · ln 20 = 55183.43
     got = bounds.sft_upper_bound(4, LN10, 0.1, delta=0.1, rho=0.1)
-    assert got == pytest.approx(8000 * LN10**2, rel=1e-13)
-    assert got == pytest.approx(42415.18, rel=1e-6)
+    assert got == pytest.approx(8000 * LN10 * math.log(20), rel=1e-13)
+    assert got == pytest.approx(55183.43, rel=1e-6)
 
 
 def test_sft_prescription_by_hand():
@@ -64,15 +64,16 @@ def test_sft_prescription_by_hand():
 
 
 def test_sft_prescription_budget_matches_upper_bound_up_to_rounding():
-    # n N ≈ [log(|Π|/ρ)/(δ ε)] · [C log(2/δ)/ε] = m_upper · log(2/δ)/log(1/δ), up to the ceilings
+    # the bound is the prescription's n N = [log(|Π|/ρ)/(δ ε)] · [C log(2/δ)/ε] up to the ceilings
+    # (constant c² for the prescription's c)
     for cov, eps, delta in [(2.0, 0.05, 0.1), (30.0, 0.2, 0.3), (1.0, 0.5, 0.01)]:
-        n, N = bounds.sft_prescription(cov, 5.0, eps, delta=delta, rho=0.1)
-        m = bounds.sft_upper_bound(cov, 5.0, eps, delta=delta, rho=0.1)
-        raw = m * math.log(2 / delta) / math.log(1 / delta)
-        n_raw = (5.0 + math.log(10)) / (delta * eps)
-        N_raw = cov * math.log(2 / delta) / eps
-        assert raw == pytest.approx(n_raw * N_raw, rel=1e-12)
-        assert n_raw * N_raw <= n * N <= (n_raw + 1) * (N_raw + 1)
+        for c in (1.0, 3.0):
+            n, N = bounds.sft_prescription(cov, 5.0, eps, delta=delta, rho=0.1, constant=c)
+            m = bounds.sft_upper_bound(cov, 5.0, eps, delta=delta, rho=0.1, constant=c**2)
+            n_raw = c * (5.0 + math.log(10)) / (delta * eps)
+            N_raw = c * cov * math.log(2 / delta) / eps
+            assert m == pytest.approx(n_raw * N_raw, rel=1e-12)
+            assert n_raw * N_raw <= n * N <= (n_raw + 1) * (N_raw + 1)
 
 
 def test_sft_error_bound_thm_4_1_prime_by_hand():
@@ -149,8 +150,9 @@ def test_upper_bounds_monotone_and_adaptive_saves_one_over_eps():
     ads = [bounds.adaptive_sft_upper_bound(3, 2.0, e, delta=0.1, rho=0.1) for e in EPS_GRID]
     assert all(a > b for a, b in itertools.pairwise(ads))
     for e, u, a in zip(EPS_GRID, ups, ads):
-        assert a / u == pytest.approx(e, rel=1e-12)  # 1/ε instead of 1/ε² (same C, log|Π|, δ, ρ)
-    deltas = np.linspace(0.01, 0.99, 30)  # log(1/δ)/δ is decreasing on (0, 1)
+        # 1/ε instead of 1/ε² (same C, log|Π|, δ, ρ); Thm D.1's bound keeps the printed log(1/δ)
+        assert a / u == pytest.approx(e * math.log(10) / math.log(20), rel=1e-12)
+    deltas = np.linspace(0.01, 0.99, 30)  # log(2/δ)/δ is decreasing on (0, 1)
     ud = [bounds.sft_upper_bound(3, 2.0, 0.1, delta=d, rho=0.1) for d in deltas]
     assert all(a > b for a, b in itertools.pairwise(ud))
     rhos = np.linspace(0.01, 0.99, 30)
@@ -233,12 +235,50 @@ def test_non_numeric_arguments_raise_type_error():
 
 
 def test_xpo_alpha_formula_and_bad_input():
+    root = math.sqrt((math.log(200.0) + 5.0) / 40.0)
+    # the default is Alg 1's normalisation (square loss weighted 1), which algorithms.xpo minimises:
+    # the proof's coefficient is the printed Thm J.1 α times (R_max + V_max)² = 25
     got = bounds.xpo_alpha(0.1, r_max=2.0, v_max=3.0, log_covering=5.0, sec=4.0, T=10, rho=0.1)
-    assert math.isclose(got, 0.1 / 5.0 * math.sqrt((math.log(200.0) + 5.0) / 40.0), rel_tol=1e-12)
+    assert math.isclose(got, 0.1 * 5.0 * root, rel_tol=1e-12)
+    printed = bounds.xpo_alpha(0.1, r_max=2.0, v_max=3.0, log_covering=5.0, sec=4.0, T=10, rho=0.1, form="thm_j1")
+    assert math.isclose(printed, 0.1 / 5.0 * root, rel_tol=1e-12)
+    assert math.isclose(got / printed, 25.0, rel_tol=1e-12)
     with pytest.raises(ValueError, match="beta"):
         bounds.xpo_alpha(0.0, r_max=2.0, v_max=3.0, log_covering=5.0, sec=4.0, T=10, rho=0.1)
     with pytest.raises(ValueError, match="T"):
         bounds.xpo_alpha(0.1, r_max=2.0, v_max=3.0, log_covering=5.0, sec=4.0, T=0, rho=0.1)
+    with pytest.raises(ValueError, match="`form` must be 'alg1'"):
+        bounds.xpo_alpha(0.1, r_max=2.0, v_max=3.0, log_covering=5.0, sec=4.0, T=10, rho=0.1, form="paper")
+
+
+def test_xpo_alpha_alg1_form_gives_the_proofs_minimiser():
+    # Alg 1's objective with α_alg1 and the proof's L̂ (times α_J1/β) with α_J1 are proportional:
+    # α_alg1 a + s  ==  (R+V)² (α_J1 a + s/(R+V)²) for any values a (Σ log π(y')) and s (Σ residual²)
+    kw = dict(r_max=3.0, v_max=1.5, log_covering=7.0, sec=2.0, T=16, rho=0.2)
+    a1 = bounds.xpo_alpha(0.2, **kw)
+    aj = bounds.xpo_alpha(0.2, form="thm_j1", **kw)
+    for a, sq in [(-3.0, 0.5), (-10.0, 2.0), (0.0, 1.0)]:
+        assert a1 * a + sq == pytest.approx(4.5**2 * (aj * a + sq / 4.5**2), rel=1e-12)
+
+
+def test_xpo_linear_defaults_follow_thm_j2_and_j3():
+    # R_max of Thm J.3 at β = γ/(2 log(2|Y|/δ)); ε_disc = εδ/sqrt(SEC T) with SEC = d log(T + 1)
+    d, B, Y, eps, T, gamma, delta, rho = 8, 2.0, 1000, 0.1, 99, 0.5, 0.2, 0.05
+    beta = gamma / (2 * math.log(2 * Y / delta))
+    r = math.sqrt(4 * beta**2 * B**2 + (2 * B + math.log(Y)) ** 2)
+    assert bounds.xpo_linear_r_max(B, Y, beta) == pytest.approx(r, rel=1e-14)
+    sec = d * math.log(T + 1)
+    ed = eps * delta / math.sqrt(sec * T)
+    assert bounds.xpo_eps_disc(eps, delta=delta, sec=sec, T=T) == pytest.approx(ed, rel=1e-14)
+    got = bounds.xpo_linear_upper_bound(d, B, None, Y, eps, T=T, margin=gamma, delta=delta, rho=rho)
+    want = bounds.xpo_upper_bound(r, sec, d * math.log(6 * B / ed), Y, eps, margin=gamma, delta=delta, rho=rho)
+    assert got == pytest.approx(want, rel=1e-12)
+    # the cap keeps ε_disc < 1 (the theorem's range) however large the constant
+    assert bounds.xpo_eps_disc(0.5, delta=0.5, sec=0.01, T=1, constant=100.0) < 1.0
+    with pytest.raises(ValueError, match="`sec` must be > 0"):
+        bounds.xpo_eps_disc(0.1, delta=0.1, sec=0.0, T=1)
+    with pytest.raises(ValueError, match="`radius` must be > 0"):
+        bounds.xpo_linear_r_max(0.0, 10, 0.1)
 
 
 def test_rlhf_upper_bound_by_hand():
@@ -254,10 +294,23 @@ def test_rlhf_upper_bound_by_hand():
 
 
 def test_rlhf_error_bound_by_hand():
+    """Thm 4.2′: (sqrt(C_conc log³(C_loss|Π|/ρ)/n) + β log C_conc + γ)/(γ_margin δ), where γ is the
+    tolerance of y*_γ (0 gives Thm 4.2), not the margin."""
     log_term = math.log(2) + 1 + math.log(10)
-    inner = math.sqrt(3 * log_term**3 / 100) + 0.01 * math.log(3) + 0.4
+    stat = math.sqrt(3 * log_term**3 / 100) + 0.01 * math.log(3)
     got = bounds.rlhf_error_bound(3, 2, 1, n=100, beta=0.01, margin=0.4, delta=0.5, rho=0.1)
-    assert got == pytest.approx(inner / (0.4 * 0.5), rel=1e-12)
+    assert got == pytest.approx(stat / (0.4 * 0.5), rel=1e-12)
+    got = bounds.rlhf_error_bound(3, 2, 1, n=100, beta=0.01, margin=0.4, delta=0.5, rho=0.1, gamma=0.2)
+    assert got == pytest.approx((stat + 0.2) / (0.4 * 0.5), rel=1e-12)
+    # the bound is below 1 once n is large and β small (γ = 0): it no longer contains γ_margin/γ_margin
+    big_n = bounds.rlhf_error_bound(3, 2, 1, n=1e7, beta=1e-4, margin=0.4, delta=0.5, rho=0.1)
+    assert big_n < 0.1
+    # it decreases like n^(-1/2) in its first term: 100x n divides the statistical part by 10
+    a = bounds.rlhf_error_bound(3, 2, 1, n=1e4, beta=1e-12, margin=0.4, delta=0.5, rho=0.1)
+    b = bounds.rlhf_error_bound(3, 2, 1, n=1e6, beta=1e-12, margin=0.4, delta=0.5, rho=0.1)
+    assert a / b == pytest.approx(10.0, rel=1e-6)
+    with pytest.raises(ValueError, match="`gamma`"):
+        bounds.rlhf_error_bound(3, 2, 1, n=100, beta=0.01, margin=0.4, delta=0.5, rho=0.1, gamma=1.0)
 
 
 def test_betas():

@@ -196,3 +196,24 @@ def test_run_cells_resumes_skips_done_cells_and_keeps_other_prefixes(tmp_path):
     assert [r["value"] for r in other] == [9.0]
     assert len(table.rows()) == 9  # rows of the other configuration are kept, not overwritten
     assert records.run_cells([], must_not_run, table, prefix={"config_hash": "h3"}) == []
+
+
+def test_a_digest_that_parses_as_a_float_still_resumes(tmp_path):
+    """``config_hash`` values like ``"880180e43465"`` are valid float literals; resumption must
+    compare them as written."""
+    table = records.CsvTable(tmp_path / "rows.csv")
+    calls = []
+
+    def run_cell(cell):
+        calls.append(cell["x"])
+        return {"y": cell["x"] * 2}
+
+    cells = [{"x": 1}, {"x": 2}]
+    prefix = {"config_hash": "880180e43465"}
+    first = records.run_cells(cells, run_cell, table, prefix=prefix)
+    again = records.run_cells(cells, run_cell, table, prefix=prefix)
+    assert calls == [1, 2]  # nothing recomputed on the second run
+    assert [r["y"] for r in first] == [r["y"] for r in again] == [2, 4]
+    assert table.keys(["x"], where=prefix) == {("1",), ("2",)}
+    assert {r["config_hash"] for r in again} == {"880180e43465"}  # read back as text, not inf
+    assert {r["config_hash"] for r in table.rows(parse=True)} == {"880180e43465"}

@@ -8,12 +8,17 @@ simulator's exact evaluation of the output, not something the algorithm used.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+
 import jax
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 
 from sharpsim import _validation as v
 from sharpsim import classes, oracle
+from sharpsim._bon import _check_n
+from sharpsim.algorithms._buckets import bucket, is_eager, take_first
 from sharpsim.algorithms.results import AdaptiveSFTResult, SFTResult
 from sharpsim.problems import Problem, as_tabular_base
 
@@ -76,6 +81,7 @@ def sft_sharpening(
     return_policy: bool = True,
     sampler=None,
     require_realizable: bool = False,
+    bucketed: bool = True,
 ) -> SFTResult:
     """SFT-Sharpening: best-of-N by self-likelihood on ``n`` prompts, then maximum likelihood.
 
@@ -102,6 +108,12 @@ def sft_sharpening(
         calls instead of re-sorting ``π_base`` each time.
       require_realizable: if True, first check Assumption 4.1 (``π^BoN_N ∈ Π``, via
         ``classes.require_realizable``; concrete arguments only).
+      bucketed: on an eager call (no argument traced) without ``max_n``, run one jitted function
+        per shape bucket: ``n`` padded to the next power of two (at least 16) and masked (as with ``max_n``),
+        ``N`` (exact method), ``δ`` and ``γ`` traced, the result cut back to ``n`` prompts. Same
+        draws and result as the unbucketed call with the same key (the oracle's samples nest);
+        a loop over many ``(n, N)`` compiles once per bucket instead of once per shape and
+        value. ``False`` runs the operations eagerly as they come. Ignored under ``jit``.
 
     Returns:
       An :class:`SFTResult`.
@@ -115,11 +127,15 @@ def sft_sharpening(
     model_class = _bind_mle_class(model_class, problem)  # shapes must match (else the MLE drops data)
     if require_realizable and v.is_concrete(model_class, problem, N):
         classes.require_realizable(model_class, problem, N)
+    if bucketed and max_n is None and is_eager(key, problem, model_class, N, delta, gamma, sampler):
+        return _sft_bucketed(key, problem, model_class, n, N, delta, gamma, method, return_policy, sampler)
     size, active = (n, None) if max_n is None else (max_n, n)
     batch = oracle.sample_best_of_n(key, problem, size, N, method=method, num_active=active, sampler=sampler)
     policy = model_class.mle(batch.prompts, batch.responses) if return_policy else None
     err = _fitted_error(problem, model_class, batch, delta, gamma, policy)
-    draws = jnp.broadcast_to(jnp.asarray(N, batch.num_queries.dtype), (size,))
+    N_arr = jnp.asarray(N, batch.num_queries.dtype)
+    # per-prompt N ([num_prompts]): each sampled prompt drew N[x_i]
+    draws = N_arr[batch.prompts] if N_arr.ndim == 1 else jnp.broadcast_to(N_arr, (size,))
     if active is not None:
         draws = jnp.where(jnp.arange(size) < active, draws, 0)
     return SFTResult(policy, batch.num_queries, jnp.asarray(err), batch.prompts, batch.responses, draws)
@@ -145,6 +161,7 @@ def adaptive_sft_sharpening(
     max_draws: int = 2**40,
     max_n: int | None = None,
     return_policy: bool = True,
+    bucketed: bool = True,
 ) -> AdaptiveSFTResult:
     """Adaptive SFT-Sharpening (App D): per prompt, sample until ``N_μ(x)``, keep the best, MLE.
 
@@ -156,6 +173,24 @@ def adaptive_sft_sharpening(
     (:func:`sharpsim.oracle.adaptive_best_exact`, O(#records log |Y|) per prompt);
     ``"literal"`` draws every response (:func:`sharpsim.oracle.adaptive_best`, O(N_μ)). Same
     law, same charged ``m``. ``max_n`` works as in :func:`sft_sharpening` (exact method).
+
+    ``bucketed`` (default) runs an eager exact-method call without ``max_n`` as one jitted
+    function per power-of-two bucket of ``n`` (``stop_level``, ``δ``, ``γ`` traced), with the
+    same draws and result as the unbucketed call (see :func:`sft_sharpening`); the literal
+    method is never bucketed.
+
+    Args:
+      key: PRNG key.
+      problem: the problem (tabular base).
+      model_class: a class with a maximum-likelihood oracle.
+      n: number of prompts.
+      stop_level: ``μ > 0``.
+      delta, gamma: the level at which ``error`` is evaluated.
+      method: ``"exact"`` or ``"literal"``.
+      max_draws: the literal method's cap on draws per prompt.
+      max_n: optional static capacity (exact method), as in :func:`sft_sharpening`.
+      return_policy: ``False`` skips building the fitted table.
+      bucketed: see above.
 
     Returns:
       An :class:`AdaptiveSFTResult`.
@@ -170,6 +205,9 @@ def adaptive_sft_sharpening(
         v.check_positive("stop_level", stop_level)
     if method not in ("exact", "literal"):
         raise ValueError(f"`method` must be 'exact' or 'literal'; got {method!r}")
+    if method == "exact" and bucketed and max_n is None and is_eager(key, problem, model_class, stop_level,
+                                                                     delta, gamma):
+        return _adaptive_bucketed(key, problem, model_class, n, stop_level, delta, gamma, return_policy)
     if method == "exact":
         size, active = (n, None) if max_n is None else (max_n, n)
         batch = oracle.adaptive_best_exact(key, problem, size, stop_level=stop_level, num_active=active)
@@ -183,3 +221,67 @@ def adaptive_sft_sharpening(
     err = _fitted_error(problem, model_class, batch, delta, gamma, policy)
     return AdaptiveSFTResult(policy, batch.num_queries, jnp.asarray(err), batch.prompts, batch.responses,
                              batch.num_draws)
+
+
+# ------------------------------------------------------------------ shape buckets (eager calls)
+@functools.partial(jax.jit, static_argnames=("size", "method", "return_policy"))
+def _sft_in_bucket(key, problem, model_class, n, N, delta, gamma, sampler, *, size, method, return_policy):
+    return sft_sharpening(key, problem, model_class, n=n, N=N, delta=delta, gamma=gamma, method=method,
+                          max_n=size, return_policy=return_policy, sampler=sampler, bucketed=False)
+
+
+@functools.partial(jax.jit, static_argnames=("size", "N", "return_policy"))
+def _sft_literal_in_bucket(key, problem, model_class, n, delta, gamma, *, size, N, return_policy):
+    return sft_sharpening(key, problem, model_class, n=n, N=N, delta=delta, gamma=gamma, method="literal",
+                          max_n=size, return_policy=return_policy, bucketed=False)
+
+
+@functools.partial(jax.jit, static_argnames=("size", "return_policy"))
+def _adaptive_in_bucket(key, problem, model_class, n, stop_level, delta, gamma, *, size, return_policy):
+    return adaptive_sft_sharpening(key, problem, model_class, n=n, stop_level=stop_level, delta=delta,
+                                   gamma=gamma, max_n=size, return_policy=return_policy, bucketed=False)
+
+
+def _cut(result, n: int):
+    return dataclasses.replace(result, prompts=take_first(result.prompts, n),
+                               responses=take_first(result.responses, n),
+                               num_draws=take_first(result.num_draws, n))
+
+
+def _sft_bucketed(key, problem, model_class, n, N, delta, gamma, method, return_policy, sampler):
+    size = bucket(n)
+    if method == "literal":
+        v.check_positive_int("N", N)
+        out = _sft_literal_in_bucket(key, problem, model_class, int(n), delta, gamma, size=size, N=int(N),
+                                     return_policy=return_policy)
+        return _cut(out, n)
+    if method != "exact":
+        raise ValueError(f"`method` must be 'exact' or 'literal'; got {method!r}")
+    _check_n(N, problem.num_prompts)
+    if sampler is not None and tuple(sampler.order.shape) != (problem.num_prompts, problem.num_responses):
+        raise ValueError(  # the oracle skips this check for a traced sampler
+            f"`sampler` has shape {tuple(sampler.order.shape)} but the problem has "
+            f"[num_prompts, num_responses] = {[problem.num_prompts, problem.num_responses]}"
+        )
+    if jnp.ndim(N) == 0:
+        N = int(N)  # one compilation whatever the scalar's Python/NumPy type
+    out = _sft_in_bucket(key, problem, model_class, int(n), N, delta, gamma, sampler, size=size, method=method,
+                         return_policy=return_policy)
+    return _cut(out, n)
+
+
+def _adaptive_bucketed(key, problem, model_class, n, stop_level, delta, gamma, return_policy):
+    out = _adaptive_in_bucket(key, problem, model_class, int(n), float(stop_level), delta, gamma, size=bucket(n),
+                              return_policy=return_policy)
+    return _cut(out, n)
+
+
+def bucket_cache_sizes() -> dict[str, int]:
+    """How many compiled versions each bucketed entry point holds (one per bucket, method and
+    static option used so far; see ``bucketed`` in :func:`sft_sharpening`).
+
+    Returns:
+      ``{"sft": ..., "sft_literal": ..., "adaptive": ...}``.
+    """
+    return {"sft": _sft_in_bucket._cache_size(), "sft_literal": _sft_literal_in_bucket._cache_size(),
+            "adaptive": _adaptive_in_bucket._cache_size()}

@@ -1,7 +1,8 @@
 """The tabular class: every conditional over ``X × Y``, whose MLE is the empirical frequency table.
 
 Its ``log|Π|`` is infinite (Thm 4.1's ``log|Π|/n`` becomes the per-prompt estimation error); its
-Eq 8 regression (Sec 2.2) is solved exactly by the comparison graph's pseudo-inverse. It contains
+Eq 8 regression (Sec 2.2) is solved exactly by the comparison graph's pseudo-inverse, with the
+constants the loss leaves free anchored to the revealed rewards (:meth:`TabularClass.regress`). It contains
 every BoN_N law, so it is its own BoN closure (Assumption 4.1).
 """
 
@@ -15,7 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from sharpsim import _validation as v
-from sharpsim.classes.finite import _pairs, _triple_arrays, counts
+from sharpsim.classes.finite import _pairs, counts
 from sharpsim.classes.protocol import check_sizes, problem_sizes, pytree_class
 from sharpsim.policies import TabularPolicy
 from sharpsim.policies.tabular import _float
@@ -121,27 +122,84 @@ class TabularClass:
         return jnp.where(total > 0, (hits + lam * size) / jnp.where(total > 0, total, 1.0), size / num_responses)
 
     def regress(self, triples, beta) -> TabularPolicy:
-        """The exact minimiser of the Eq 8 square loss over all softmax tables, minimum-norm.
+        """An exact minimiser of the Eq 8 square loss over all softmax tables, anchored to the
+        revealed rewards between components.
 
-        With logits ``θ_x``, the residual of a triple is ``β(θ_{x,y} − θ_{x,y'}) − b`` (the
-        log-partition cancels), a least-squares problem per prompt with the comparison graph's
-        Laplacian as normal matrix. It is solved exactly by the pseudo-inverse (eigh), which picks
-        the minimum-norm ``θ``: logits are identified only up to a constant on each connected
-        component of compared responses; each component is centred at 0, and a response never
-        compared gets logit 0. (Which value such an unseen response *should* get is exactly what
-        the data cannot say: this is where exploration matters.)
+        Write the logits as ``θ_x = log π_base(·|x) + r̂_x/β`` (``r̂ = β log(π/π_base)``, the
+        reward the policy implies; Eq 20 of the proof of Thm 4.2′). The residual of a triple is
+        then ``(r̂_{x,y} − r̂_{x,y'}) − (r(y|x) − r(y'|x))`` (the log-partition cancels): a
+        least-squares problem per prompt with the comparison graph's Laplacian as normal matrix,
+        solved exactly by its pseudo-inverse (eigh). The loss fixes ``r̂`` only up to a constant on
+        each connected component of compared responses; this method fixes the constants as follows
+        (each choice keeps the loss at its minimum, so the Eq 8 property holds on every component):
+
+        * **compared responses**: each component's constant makes ``r̂`` fit the revealed reward
+          *levels* of its members in least squares (``Σ_o (r̂(y_o) − r_o) = 0`` over the
+          component's observations ``o``). With the exact self-reward ``r = log π_base`` this gives
+          ``θ = (1 + 1/β) log π_base`` on every response seen, so responses of different
+          components compare as under ``π*_β``; with noisy rewards the constants are as noisy as
+          the revealed rewards (averaged over the component's observations).
+        * **responses never seen** on a prompt: ``log π_base`` is estimated by sharing the base mass
+          not seen, ``1 − Σ_{seen} π_base(y|x)``, equally among them (exact log-probabilities of the
+          seen responses are in the triples: no other access to ``π_base``), and ``r̂`` is set
+          pessimistically to the smallest ``r̂`` among the prompt's seen responses. (Which value an
+          unseen response *should* get is exactly what the data cannot say: this is where
+          exploration matters.)
+        * a prompt never seen gets the uniform law.
+
+        Args:
+          triples: an :class:`sharpsim.oracle.Triples` (``-1`` responses are masked).
+          beta: β > 0.
+
+        Returns:
+          The fitted :class:`TabularPolicy`.
+
+        Raises:
+          ValueError: if the class has no sizes (bind it to a problem first).
         """
         if self.num_prompts is None or self.num_responses is None:
             raise ValueError("this TabularClass has no sizes: bind it to a problem first (classes.bind)")
         X, Y = self.num_prompts, self.num_responses
-        x, y, z, b, keep = _triple_arrays(triples, beta)
-        w = keep.astype(_float())
-        L = jnp.zeros((X, Y, Y), _float())
+        f = _float()
+        x = jnp.asarray(triples.prompts).ravel()
+        y = jnp.asarray(triples.responses).ravel()
+        z = jnp.asarray(triples.other_responses).ravel()
+        keep = (y >= 0) & (z >= 0)
+        y, z = jnp.where(keep, y, 0), jnp.where(keep, z, 0)
+        w = keep.astype(f)
+        lb_y = jnp.where(keep, jnp.ravel(triples.base_log_probs), -jnp.inf).astype(f)
+        lb_z = jnp.where(keep, jnp.ravel(triples.other_base_log_probs), -jnp.inf).astype(f)
+        r_y = jnp.where(keep, jnp.ravel(triples.rewards), 0.0).astype(f)
+        r_z = jnp.where(keep, jnp.ravel(triples.other_rewards), 0.0).astype(f)
+        # log π_base of the seen responses; the unseen share the remaining mass equally
+        cnt = jnp.zeros((X, Y), f).at[x, y].add(w).at[x, z].add(w)
+        seen = cnt > 0
+        lb_seen = jnp.full((X, Y), -jnp.inf, f).at[x, y].max(lb_y).at[x, z].max(lb_z)
+        mass = jnp.sum(jnp.where(seen, jnp.exp(lb_seen), 0.0), axis=1)
+        num_unseen = jnp.maximum(Y - jnp.sum(seen, axis=1), 1).astype(f)
+        tiny = jnp.finfo(f).tiny
+        lb_unseen = jnp.log(jnp.maximum(1.0 - mass, tiny) / num_unseen)
+        lb = jnp.where(seen, lb_seen, lb_unseen[:, None])
+        # minimum-norm fitted-reward differences (Laplacian pseudo-inverse)
+        d = w * (r_y - r_z)
+        L = jnp.zeros((X, Y, Y), f)
         L = L.at[x, y, y].add(w).at[x, z, z].add(w).at[x, y, z].add(-w).at[x, z, y].add(-w)
-        g = jnp.zeros((X, Y), _float()).at[x, y].add(w * b).at[x, z].add(-w * b)
+        g = jnp.zeros((X, Y), f).at[x, y].add(d).at[x, z].add(-d)
         s, V = jnp.linalg.eigh(L)
         tol = 1e-9 * jnp.maximum(jnp.max(s, axis=-1, keepdims=True), 1.0)
         inv = jnp.where(s > tol, 1.0 / jnp.where(s > tol, s, 1.0), 0.0)
-        coords = inv * jnp.einsum("xyk,xy->xk", V, g)
-        theta = jnp.einsum("xyk,xk->xy", V, coords) / beta
+        u0 = jnp.einsum("xyk,xk->xy", V, inv * jnp.einsum("xyk,xy->xk", V, g))
+        # per-component constants: P0 (projector on the Laplacian's kernel) averages over components
+        null = (s <= tol).astype(f)
+        e = jnp.zeros((X, Y), f).at[x, y].add(w * (r_y - u0[x, y])).at[x, z].add(w * (r_z - u0[x, z]))
+
+        def project(h):
+            return jnp.einsum("xyk,xk->xy", V, null * jnp.einsum("xyk,xy->xk", V, h))
+
+        pe, pc = project(e), project(cnt)
+        r_hat = u0 + jnp.where(seen, pe / jnp.where(seen, pc, 1.0), 0.0)
+        worst = jnp.min(jnp.where(seen, r_hat, jnp.inf), axis=1)
+        worst = jnp.where(jnp.any(seen, axis=1), worst, 0.0)
+        r_hat = jnp.where(seen, r_hat, worst[:, None])
+        theta = lb + r_hat / beta
         return TabularPolicy(jax.nn.log_softmax(theta, axis=-1))

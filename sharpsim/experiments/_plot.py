@@ -16,7 +16,7 @@ import numpy as np
 
 from sharpsim.experiments import engine
 
-__all__ = ["bound_style", "plot_m_star", "plot_m_star_by_algorithm", "select"]
+__all__ = ["bound_style", "plot_joint_m_star", "plot_m_star", "plot_m_star_by_algorithm", "select"]
 
 
 def select(rows: list[dict], **where) -> list[dict]:
@@ -104,3 +104,42 @@ def plot_m_star_by_algorithm(ax, rows: list[dict], config, *, x_key: str, xs_all
         plot_m_star(ax, xs, stars, label=label, color=color, marker=marker, xlabel=xlabel)
         if len(missing) < len(xs):
             ax.plot(xs, [st["m_star"] for st in stars], color=color, lw=1, alpha=0.6)
+
+
+def plot_joint_m_star(ax, xs, brackets, rate, fit, *, label: str, color: str = "C0", marker: str = "o"):
+    """Measured ``m*`` with its grid bracket ``[last failing, first passing]`` and the fitted line.
+
+    The legend gives the slope with its bootstrap and grid-resolution intervals (a degenerate
+    interval says so); cells that never pass are left out and listed in the label.
+
+    Args:
+      ax: the axes to draw on.
+      xs: ``[C]`` x-values.
+      brackets: per x, the dict of :func:`sharpsim.experiments.engine.crossing_bracket`.
+      rate: the :class:`sharpsim.experiments.engine.Rate` of the series.
+      fit: the dict of :func:`sharpsim.experiments.engine.fit_slope` (its line is drawn).
+      label, color, marker: the series' legend text and style.
+
+    Returns:
+      The axes.
+    """
+    xs = np.asarray(xs, float)
+    m = np.array([b["m_star"] for b in brackets], float)
+    lo = np.array([b["m_fail"] for b in brackets], float)
+    ok = np.isfinite(m)
+    lo_err = np.where(np.isfinite(lo), m - lo, 0)
+    text = label
+    if np.isfinite(rate.slope):
+        text += (f": slope {rate.slope:.2f}, bootstrap {engine.format_interval(rate.boot_low, rate.boot_high)}, "
+                 f"grid {engine.format_interval(rate.grid_low, rate.grid_high)}")
+    if rate.edges:
+        text += f"; crossing at a grid edge for x = {', '.join(f'{e:g}' for e in rate.edges)}"
+    ax.errorbar(xs[ok], m[ok], yerr=[lo_err[ok], np.zeros(ok.sum())], fmt=marker, color=color, capsize=3, ms=5,
+                label=text)
+    if np.isfinite(fit["slope"]):
+        grid = np.geomspace(xs.min(), xs.max(), 50)
+        ax.plot(grid, np.exp(fit["intercept"]) * grid ** fit["slope"], color=color, lw=1, alpha=0.7)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_ylabel("queries $m^*$ (bar: last failing $m$ of the grid)")
+    return ax

@@ -35,7 +35,16 @@ Figures that read a sample complexity ``m*`` off a budget sweep (:mod:`.engine`)
 ``BUDGET``
   The cell key that holds the budget (``"N"``, ``"n"`` or ``"budget"``).
 ``budgets(config, cell) -> list[int]``
-  The increasing budget grid for the cell's other variables.
+  The increasing budget grid for the cell's other variables. A cell may leave the budget out
+  when its ``run_cell`` scans the grid itself (stopping past the crossing, as
+  :func:`sharpsim.experiments.engine.scan_budgets` does); its rows then carry ``BUDGET``.
+
+Figures that fit a rate may also define
+
+``rates(rows, config) -> list[engine.Rate]``
+  The fitted exponents with the theory's, each with its seed-bootstrap and grid-resolution
+  intervals (:class:`sharpsim.experiments.engine.Rate`). ``sharpsim figures --check`` and
+  ``figures/RATES.md`` list them; a figure without ``rates`` is listed as "no fitted rate".
 
 :func:`check_figure` verifies a module against this protocol.
 """
@@ -111,7 +120,8 @@ def check_figure(module: types.ModuleType) -> types.ModuleType:
       TypeError: naming the first missing or malformed member: a missing name, a ``NAME``,
         ``DESCRIPTION`` or ``THEORY_NOTE`` that is not a non-empty string, a ``Config`` that is not
         a frozen dataclass, ``CONFIGS`` without a ``Config`` for every mode of :data:`MODES`, a
-        non-callable function, or a ``BUDGET`` without ``budgets`` (or the reverse).
+        non-callable function (``rates`` included, when defined), or a ``BUDGET`` without
+        ``budgets`` (or the reverse).
     """
     label = getattr(module, "__name__", repr(module))
     for name in ("NAME", "DESCRIPTION", "THEORY_NOTE", "Config", "CONFIGS", "cells", "run_cell", "instance",
@@ -140,4 +150,6 @@ def check_figure(module: types.ModuleType) -> types.ModuleType:
         raise TypeError(f"figure module {label} must define both `BUDGET` and `budgets` or neither")
     if hasattr(module, "BUDGET") and not (isinstance(module.BUDGET, str) and callable(module.budgets)):
         raise TypeError(f"`{label}.BUDGET` must be a string and `{label}.budgets` callable")
+    if hasattr(module, "rates") and not callable(module.rates):
+        raise TypeError(f"`{label}.rates` must be callable")
     return module

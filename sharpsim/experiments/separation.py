@@ -2,14 +2,16 @@
 (offline Eq 8) and XPO, all fitting the same linear-softmax class.
 
 Problem: ``problems.sphere_separation(key, d, radius=B)`` (one prompt, margin ``>= e^{B/2} - 1``,
-``C_cov`` growing with ``|Y| = exp(Θ(d))``). Class: ``LinearSoftmaxClass(features, R)`` with
+``C_cov`` growing with ``|Y| = exp(Θ(d))``; the nested code makes both non-decreasing in d). Class: ``LinearSoftmaxClass(features, R)`` with
 ``R = 1.01 (1 + 1/β) B`` so that ``π*_β`` is in the class. Target: ``err_δ = 0`` (one prompt)
 with probability ``>= 1 - ρ``.
 
 * SFT-Sharpening: ``n`` BoN picks (one prompt) and the class's MLE; budget N (``m = n N``).
 * RLHF-Sharpening: ``n`` pairs from ``π_base``, exact Eq 8 regression; budget n (``m = 2n``).
-* XPO: ``T`` rounds of one pair (``y ~ π^(t)``, ``y' ~ π_base``), α-optimism, started at the
-  uniform member; budget T (``m = 2T``).
+* XPO: ``T`` rounds of one pair (``y ~ π^(t)``, ``y' ~ π_base``), α-optimism, started at
+  ``π_base`` (Alg 1); the output is chosen by the *charged* held-out estimate of ``J_β``
+  (``m = 2T + (T + 1) heldout_samples``). The same runs give ``xpo_best`` rows, the iterate of
+  largest *exact* ``J_β`` (free in simulation, ``m = 2T``), drawn only as a labelled reference.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import types
 
 import jax
 import jax.numpy as jnp
@@ -24,8 +27,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from sharpsim import classes, problems
-from sharpsim.algorithms import rlhf_sharpening, sft_sharpening, xpo
+from sharpsim.algorithms import rlhf_sharpening, sft_sharpening
 from sharpsim.coefficients import coverage
+from sharpsim.experiments import engine, exploration
 from sharpsim.experiments._plot import plot_m_star_by_algorithm
 from sharpsim.experiments.protocol import Instance
 
@@ -45,12 +49,16 @@ class Config:
       algorithms: any of ``"sft"``, ``"rlhf"``, ``"xpo"``.
       radius: B, the norm of the base's parameter.
       beta: β of RLHF-Sharpening and XPO.
-      alpha: XPO's optimism weight α (of the order of Alg 1's theory choice, ``bounds.xpo_alpha``).
+      alpha: XPO's optimism weight α in Alg 1's normalisation (see ``theory/linear_softmax.md`` for
+        its relation to ``bounds.xpo_alpha``).
       delta, rho: the target: ``err_δ = 0`` with probability ``>= 1 - ρ``.
       sft_prompts: SFT-Sharpening's number of prompts n.
       sft_multipliers: the SFT N grid is ``⌈C_cov · multiplier⌉``.
-      rlhf_budgets, xpo_budgets: the RLHF n grid and the XPO T grid.
+      rlhf_budgets: the RLHF n grid.
+      xpo_max_rounds: ``T_max``: one XPO run of ``T_max`` rounds per seed, every T of
+        ``engine.geometric_grid(1, T_max)`` read off its first T rounds.
       xpo_inner_steps: optimiser steps of XPO's inner solve per round.
+      heldout_samples: draws per iterate of XPO's charged held-out selection.
       max_responses: the largest ``|Y|`` of ``sphere_separation``.
       seeds: seeds per budget (the same keys at every budget).
       seed: base seed.
@@ -67,22 +75,23 @@ class Config:
     rho: float = 0.2
     sft_prompts: int = 4
     sft_multipliers: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)  # N = C_cov · mult
-    rlhf_budgets: tuple[int, ...] = (2, 4, 8, 16, 32)
-    xpo_budgets: tuple[int, ...] = (2, 4, 8, 16, 32)
+    rlhf_budgets: tuple[int, ...] = (4, 8, 16, 32)
+    xpo_max_rounds: int = 32
     xpo_inner_steps: int = 60
+    heldout_samples: int = 16
     max_responses: int = 2048
     seeds: int = 32
     seed: int = 0
-    version: int = 3
+    version: int = 4
 
 
 #: The sweep of each mode.
 CONFIGS = {
-    "testing": Config(ds=(4,), sft_multipliers=(4.0,), rlhf_budgets=(8,), xpo_budgets=(4,), seeds=4,
+    "testing": Config(ds=(4,), sft_multipliers=(4.0,), rlhf_budgets=(8,), xpo_max_rounds=4, seeds=4,
                       xpo_inner_steps=20),
     "quick": Config(),
     "full": Config(ds=(4, 8, 12, 16, 20), seeds=200, sft_multipliers=(0.5, 1.0, 2.0, 4.0, 8.0, 16.0),
-                   rlhf_budgets=(1, 2, 4, 8, 16, 32, 64), xpo_budgets=(1, 2, 4, 8, 16, 32, 64, 128)),
+                   rlhf_budgets=(1, 2, 4, 8, 16, 32, 64), xpo_max_rounds=128),
 }
 
 
@@ -119,26 +128,35 @@ def budgets(config: Config, cell: dict) -> list[int]:
 
     Returns:
       SFT: ``⌈C_cov(d) · multiplier⌉`` over ``config.sft_multipliers`` (sorted, distinct, at least
-      1); RLHF: ``config.rlhf_budgets``; XPO: ``config.xpo_budgets``.
+      1); RLHF: ``config.rlhf_budgets``; XPO: ``engine.geometric_grid(1, config.xpo_max_rounds)``.
     """
     algorithm = cell["algorithm"]
     if algorithm == "sft":
         c = coverage(instance(config, cell).problem)
         return sorted({max(1, math.ceil(c * m)) for m in config.sft_multipliers})
-    return list(config.rlhf_budgets if algorithm == "rlhf" else config.xpo_budgets)
+    if algorithm == "rlhf":
+        return list(config.rlhf_budgets)
+    return engine.geometric_grid(1, config.xpo_max_rounds)
 
 
 def cells(config: Config) -> list[dict]:
-    """One cell per (d, algorithm, budget) with the budget on the algorithm's grid (:func:`budgets`)."""
-    return [{"d": d, "algorithm": a, "budget": b} for d in config.ds for a in config.algorithms
-            for b in budgets(config, {"d": d, "algorithm": a})]
+    """One cell per (d, algorithm, budget) with the budget on the algorithm's grid (:func:`budgets`),
+    plus the ``"xpo_best"`` reference cells (XPO's grid) when ``"xpo"`` is swept."""
+    algs = list(config.algorithms) + (["xpo_best"] if "xpo" in config.algorithms else [])
+    return [{"d": d, "algorithm": a, "budget": b} for d in config.ds for a in algs
+            for b in budgets(config, {"d": d, "algorithm": "xpo" if a == "xpo_best" else a})]
 
 
 def run_cell(config: Config, cell: dict) -> list[dict]:
     """Runs the cell's algorithm at its budget over ``config.seeds`` seeds.
 
+    XPO runs once per d for ``xpo_max_rounds`` rounds per seed (cached); every T of its grid is
+    read off the first T rounds (``exploration.xpo_prefix_errors``), and the ``"xpo_best"`` cells
+    read the free exact selection off the same runs.
+
     Returns:
-      One row per seed: ``seed``, the exact ``error`` and the ``queries`` charged.
+      One row per seed: ``seed``, the exact ``error`` and the ``queries`` charged (XPO:
+      ``2T + (T+1) heldout_samples``; ``xpo_best``: ``2T``).
     """
     problem, cls = instance(config, cell)
     b = int(cell["budget"])
@@ -151,11 +169,28 @@ def run_cell(config: Config, cell: dict) -> list[dict]:
                                                                 delta=config.delta))))
         err, q = run(keys)
     else:
-        run = jax.jit(jax.vmap(lambda k: _pack(xpo(k, problem, cls, T=b, beta=config.beta, alpha=config.alpha,
-                                                    inner_steps=config.xpo_inner_steps, delta=config.delta))))
-        err, q = run(keys)
+        grid, err_all, best_all = _xpo_sweep(config, int(cell["d"]))
+        i = grid.index(b)
+        if alg == "xpo_best":
+            err, q = best_all[:, i], np.full(config.seeds, 2 * b)
+        else:
+            err, q = err_all[:, i], np.full(config.seeds, 2 * b + (b + 1) * config.heldout_samples)
     err, q = np.asarray(err), np.asarray(q)
     return [{"seed": s, "error": float(err[s]), "queries": int(q[s])} for s in range(config.seeds)]
+
+
+@functools.lru_cache(maxsize=8)
+def _xpo_sweep(config: Config, d: int):
+    """One XPO run of ``xpo_max_rounds`` rounds per seed; every T of the grid read off it (cached)."""
+    problem, cls = instance(config, {"d": d})
+    grid = budgets(config, {"d": d, "algorithm": "xpo"})
+    keys = jax.random.split(jax.random.key(config.seed + 1), config.seeds)
+    theta_base = jnp.zeros(d).at[0].set(config.radius)  # θ* = B e_1: π_base exactly
+    err, best = exploration.xpo_prefix_errors(
+        keys, problem, theta_base, config.alpha, config.beta, jnp.asarray(grid), cls=cls,
+        T_max=config.xpo_max_rounds, inner_steps=config.xpo_inner_steps, delta=config.delta,
+        heldout_samples=config.heldout_samples)
+    return grid, err, best
 
 
 @functools.partial(jax.jit, static_argnames=("cls", "n", "delta"))
@@ -184,13 +219,18 @@ def draw(rows: list[dict], config: Config):
     fig, ax = plt.subplots(figsize=(6.6, 4.8))
     ds = list(config.ds)
     styles = {"sft": ("C0", "o", "SFT-Sharpening"), "rlhf": ("C2", "^", "RLHF-Sharpening (offline Eq 8)"),
-              "xpo": ("C3", "s", f"XPO ($\\alpha$={config.alpha:g})")}
+              "xpo": ("C3", "s", f"XPO ($\\alpha$={config.alpha:g}; held-out selection, {config.heldout_samples} "
+                                 "charged draws/iterate)"),
+              "xpo_best": ("C1", "v", "reference, not an algorithm: XPO iterate of largest exact $J_\\beta$ (free)")}
 
     def not_reached(alg, missing):
+        alg = "xpo" if alg == "xpo_best" else alg
         top = max(budgets(config, {"d": d, "algorithm": alg})[-1] for d in missing)
         return f"not reached at d={', '.join(map(str, missing))} within budget {top}"
 
-    plot_m_star_by_algorithm(ax, rows, config, x_key="d", xs_all=ds, styles=styles, xlabel="dimension d",
+    drawn = types.SimpleNamespace(algorithms=tuple(config.algorithms) + (("xpo_best",) if "xpo" in config.algorithms
+                                                                          else ()), rho=config.rho)
+    plot_m_star_by_algorithm(ax, rows, drawn, x_key="d", xs_all=ds, styles=styles, xlabel="dimension d",
                              not_reached=not_reached)
     covs = [coverage(instance(config, {"d": d}).problem) for d in ds]
     ax.plot(ds, covs, color="k", ls=":", lw=1.1, label="$C_{cov}(d)$ (measured; SFT needs $\\gtrsim C_{cov}$ draws)")

@@ -20,7 +20,11 @@ from sharpsim.policies import TabularPolicy
 from sharpsim.policies.tabular import _float
 from sharpsim.problems.core import Problem
 
-__all__ = ["LowerBoundInstance", "hard_conditionals", "lower_bound_family"]
+__all__ = ["LEMMA_H3_MIN_M", "LowerBoundInstance", "hard_conditionals", "lower_bound_family"]
+
+#: Lemma H.3 (the sample-and-evaluate lower bound) holds for ``M >= 8`` (Lemma H.4, the adaptive
+#: one, for ``M >= 6``); :func:`lower_bound_family` never builds a smaller family.
+LEMMA_H3_MIN_M = 8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +55,21 @@ def hard_conditionals(M: int, gamma: float = 0.5) -> np.ndarray:
 
     ``P_0 = δ_{y0}``; ``P_i`` puts ``1/((1-γ)M)`` on ``y_i`` and
     ``(1/M)(1 - γ/((M-1)(1-γ)))`` on every other ``y_j``, ``j ∈ [M]``.
+
+    Args:
+      M: the number of candidate responses (an integer ``>= 2``).
+      gamma: γ ∈ (0, 1) with ``γ <= (M − 1)(1 − γ)`` (so that the off-arg-max mass is ``>= 0``).
+
+    Returns:
+      The rows as a float array.
+
+    Raises:
+      ValueError: on ``M < 2``, γ outside (0, 1), or a γ too large for ``M``.
     """
+    M = v.check_positive_int("M", M, minimum=2)
+    gamma = v.check_open_unit_interval("gamma", gamma)
+    if gamma > (M - 1) * (1.0 - gamma):
+        raise ValueError(f"`gamma` = {gamma:g} is too large for M = {M}: the rows need γ <= (M - 1)(1 - γ)")
     P = np.zeros((M + 1, M + 1))
     P[0, 0] = 1.0
     other = (1.0 / M) * (1.0 - gamma / ((M - 1) * (1.0 - gamma)))
@@ -75,7 +93,10 @@ def lower_bound_family(
     ``X = {x0, x1..xd}``, ``Y = {y0, y1..yM}``; ``μ = (1-Δ) δ_{x0} + (Δ/d) Σ_i δ_{xi}``;
     ``π^I(x0) = P_0`` and ``π^I(xi) = P_{j_i}`` with ``I`` uniform on ``[M]^d``; ``γ = 1/2``.
     The proof's choices: ``Δ = mass_constant · ε`` (16ε) and
-    ``M = ⌈1 + size_constant · C ε^{-1/p}⌉`` (``M ≍ 1 + C ε^{-1/p}``).
+    ``M = max(8, ⌈1 + size_constant · C ε^{-1/p}⌉)`` (``M ≍ 1 + C ε^{-1/p}``; the floor
+    :data:`LEMMA_H3_MIN_M` = 8 is Lemma H.3's condition ``M >= 8``, under which the lower bound
+    ``m ≳ dM/Δ`` is proved — a smaller ``C ε^{-1/p}`` is raised to it, which changes ``M`` only
+    by a constant factor and keeps ``C_cov,γ,p ≲ C``).
 
     Every member has unique γ-arg-maxes and ``C_cov,γ,p = ((1-Δ) + Δ (M/2)^p)^{1/p} ≲ C``
     (for ``p = 1`` it is about ``1 + (mass_constant/2) · size_constant · C = 1 + 8C`` with the
@@ -84,6 +105,18 @@ def lower_bound_family(
     No member puts more than ``2/M`` on a hard prompt's arg-max, so SFT-Sharpening must fit the
     BoN closure ``classes.bon_closure(instance.model_class, N)`` (Assumption 4.1), whose members
     can be sharpened.
+
+    Args:
+      key: PRNG key (the hidden index ``I``).
+      d: the number of hard prompts (``>= 1``).
+      C: the coverage level (``>= 1``).
+      eps: the target error ε ∈ (0, 1/mass_constant).
+      p: the moment of the coverage coefficient (``>= 1``).
+      mass_constant: ``Δ/ε`` (default 16, the proof's).
+      size_constant: the constant in ``M ≍ 1 + C ε^{-1/p}`` (default 1).
+
+    Returns:
+      A :class:`LowerBoundInstance`.
 
     Raises:
       ValueError: unless ``d >= 1``, ``C >= 1``, ``p >= 1`` and ``0 < Δ = mass_constant·ε < 1``.
@@ -100,7 +133,7 @@ def lower_bound_family(
             f"`eps` = {eps:g} is too large: the hard prompts' mass Δ = mass_constant·eps = {mass:g} "
             f"must be < 1, so eps < {1 / mass_constant:g}"
         )
-    M = max(3, math.ceil(1.0 + size_constant * C * eps ** (-1.0 / p)))
+    M = max(LEMMA_H3_MIN_M, math.ceil(1.0 + size_constant * C * eps ** (-1.0 / p)))
     P = hard_conditionals(M)
     index = np.asarray(jax.random.randint(key, (d,), 1, M + 1))
     X, Y = d + 1, M + 1

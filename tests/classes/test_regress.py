@@ -54,9 +54,13 @@ def test_tabular_regression_recovers_the_kl_optimum_and_beats_other_tables(eq8_s
         assert _empirical_loss(other, triples, beta) >= best - 1e-12
 
 
-def test_tabular_regression_minimum_norm_on_an_incomplete_graph():
-    """Only responses 0 and 1 of prompt 0 are compared: their logits are centred, the unseen
-    response and the unseen prompt get logit 0 (the minimum-norm choice, documented)."""
+def test_tabular_regression_on_an_incomplete_graph_is_anchored_documented():
+    """Only responses 0 and 1 of prompt 0 are compared (π_base = .5, .3, .2 on prompt 0). The Eq 8
+    loss fixes only θ_0 − θ_1; the documented anchoring puts the compared pair at the revealed
+    reward levels (θ = (1 + 1/β) log π_base there, noise-free self-reward), gives the unseen
+    response the unseen base mass (log .2) plus the smallest fitted reward (log .3) over β, and
+    the unseen prompt the uniform law. (Before the anchoring the pair was centred at 0 and the
+    unseen response got logit 0.)"""
     t = oracle.Triples(
         prompts=jnp.array([0, 0]), responses=jnp.array([0, 1]), other_responses=jnp.array([1, 0]),
         base_log_probs=jnp.log(jnp.array([0.5, 0.3])), other_base_log_probs=jnp.log(jnp.array([0.3, 0.5])),
@@ -65,8 +69,66 @@ def test_tabular_regression_minimum_norm_on_an_incomplete_graph():
     beta = 0.5
     policy = classes.TabularClass(2, 3).regress(t, beta)
     lp = np.asarray(policy.log_probs)
-    # θ_0 − θ_1 = (1 + 1/β)(log .5 − log .3); θ_0 + θ_1 = 0; θ_2 = 0
-    diff = (1 + 1 / beta) * (np.log(0.5) - np.log(0.3))
-    theta = np.array([diff / 2, -diff / 2, 0.0])
+    theta = np.array([(1 + 1 / beta) * np.log(0.5), (1 + 1 / beta) * np.log(0.3), np.log(0.2) + np.log(0.3) / beta])
     np.testing.assert_allclose(lp[0], theta - np.log(np.exp(theta).sum()), atol=1e-12)
     np.testing.assert_allclose(np.exp(lp[1]), np.full(3, 1 / 3), atol=1e-12)
+    # the Eq 8 residual still vanishes: the anchoring only moves the free constants
+    assert _empirical_loss(lp, t, beta) <= 1e-20
+
+
+def _two_components():
+    """One prompt, π_base = (.30, .27, .23, .20 − 1e-3, 1e-3) = y*, b, c, d, e. Pairs (y*, b) and
+    (c, e) only: two components, {y*, b} and {c, e}, and d unseen."""
+    p = np.array([0.30, 0.27, 0.23, 0.20 - 1e-3, 1e-3])
+    ys, zs = np.array([0, 2]), np.array([1, 4])
+    lp = np.log(p)
+    t = oracle.Triples(prompts=jnp.zeros(2, int), responses=jnp.asarray(ys), other_responses=jnp.asarray(zs),
+                       base_log_probs=jnp.asarray(lp[ys]), other_base_log_probs=jnp.asarray(lp[zs]),
+                       rewards=jnp.asarray(lp[ys]), other_rewards=jnp.asarray(lp[zs]))
+    return p, t
+
+
+def test_tabular_regression_y_star_wins_across_components():
+    """y* and c sit in different components of the comparison graph. Minimum-norm logits (each
+    component centred at 0, the previous behaviour) put c first: its partner e is far below it,
+    so c − mean{c, e} > y* − mean{y*, b}. The anchored fit ranks every seen response as π*_β
+    does, so y* wins; and it still minimises the Eq 8 loss (zero residual)."""
+    p, t = _two_components()
+    for beta in (0.01, 0.1, 1.0):
+        lp = np.asarray(classes.TabularClass(1, 5).regress(t, beta).log_probs)[0]
+        assert int(np.argmax(lp)) == 0
+        opt = (1 + 1 / beta) * np.log(p)
+        for a, b in ((0, 1), (2, 4), (0, 2), (1, 4)):  # within and across components
+            assert lp[a] - lp[b] == pytest.approx(opt[a] - opt[b], rel=1e-9, abs=1e-9)
+        assert lp[3] < lp[0]  # the unseen response does not beat y*
+        assert _empirical_loss(lp[None], t, beta) <= 1e-18
+        # what the minimum-norm choice did: c's centred logit beats y*'s
+        d_star = (1 + 1 / beta) * (np.log(p[0]) - np.log(p[1])) / 2
+        d_c = (1 + 1 / beta) * (np.log(p[2]) - np.log(p[4])) / 2
+        assert d_c > d_star
+
+
+def test_tabular_regression_noise_moves_only_what_the_rewards_say():
+    """With noisy revealed rewards (σ = 0.5) the fit is still an exact Eq 8 minimiser (the loss
+    equals the least-squares optimum: no table does better on random trials), and with σ = 0 it is
+    π*_β on every response seen."""
+    import jax
+
+    problem = ss.problems.with_coverage(jax.random.key(0), 3, 6, 2.5)
+    beta = 0.2
+    tc = classes.TabularClass.for_problem(problem)
+    t0, _ = oracle.sample_triples(jax.random.key(2), problem, 40)
+    lp0 = np.asarray(tc.regress(t0, beta).log_probs)
+    opt = (1 + 1 / beta) * np.log(np.asarray(problem.probs))
+    for x in range(3):
+        seen = np.unique(np.r_[np.asarray(t0.responses)[np.asarray(t0.prompts) == x],
+                               np.asarray(t0.other_responses)[np.asarray(t0.prompts) == x]])
+        diffs = lp0[x, seen] - opt[x, seen]
+        np.testing.assert_allclose(diffs, diffs[0], atol=1e-9)
+    t1, _ = oracle.sample_triples(jax.random.key(2), problem, 40, reward_noise=0.5)
+    lp1 = np.asarray(tc.regress(t1, beta).log_probs)
+    best = _empirical_loss(lp1, t1, beta)
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        other = lp1 + 0.05 * rng.standard_normal(lp1.shape)
+        assert _empirical_loss(other, t1, beta) >= best - 1e-9

@@ -341,3 +341,104 @@ def test_sample_complexity_bad_arguments(kwargs, match):
 def test_sample_complexity_needs_a_budget():
     with pytest.raises(ValueError, match=r"`budgets` must hold at least one budget"):
         engine.sample_complexity(_fixed_trial, [], eps=0.5, rho=0.1, num_seeds=4, progress=False)
+
+
+# ============================================================ grids, scans, brackets, rates
+def test_geometric_grid_is_fixed_and_has_the_requested_ratio():
+    grid = engine.geometric_grid(8, 64, per_octave=4)
+    assert grid == [8, 10, 11, 13, 16, 19, 23, 27, 32, 38, 45, 54, 64]
+    assert engine.geometric_grid(1, 8, per_octave=1) == [1, 2, 4, 8]
+    assert engine.geometric_grid(3, 3, per_octave=1) == []  # no power of 2 in [3, 3]
+    with pytest.raises(ValueError, match="low"):
+        engine.geometric_grid(0, 8)
+    with pytest.raises(ValueError, match="per_octave"):
+        engine.geometric_grid(1, 8, per_octave=0)
+
+
+def test_scan_budgets_brackets_the_crossing_coarse_to_fine():
+    grid = list(range(1, 41))  # budgets 1..40; success iff budget >= 23 (all seeds)
+    calls = []
+
+    def evaluate(b):
+        calls.append(b)
+        return np.full(10, b >= 23)
+
+    out = engine.scan_budgets(evaluate, grid, rho=0.1, coarse=4, extra=2)
+    # coarse walk 1, 5, 9, 13, 17, 21, 25 (first pass); fine 22, 23 (first pass); extra 24, 25
+    assert calls == [1, 5, 9, 13, 17, 21, 25, 22, 23, 24]
+    assert list(out) == sorted(calls)
+    br = engine.crossing_bracket((np.array(list(out), float), np.array([out[b] for b in out]),
+                                  np.array([[b] * 10 for b in out], float)), rho=0.1)
+    assert br == {"m_star": 23.0, "m_fail": 22.0, "edge": "", "split": 0}
+
+
+def test_scan_budgets_reports_edges():
+    first = engine.scan_budgets(lambda b: np.ones(5, bool), [2, 4, 8], rho=0.1)
+    tab = (np.array(list(first), float), np.array(list(first.values())), np.array([[b] * 5 for b in first], float))
+    assert engine.crossing_bracket(tab, rho=0.1)["edge"] == "low"
+    never = engine.scan_budgets(lambda b: np.zeros(5, bool), [2, 4, 8, 16, 32], rho=0.1, coarse=2)
+    assert list(never) == [2, 8, 32]  # the coarse walk ends at the grid's last budget
+    tab = (np.array(list(never), float), np.array(list(never.values())), np.array([[b] * 5 for b in never], float))
+    br = engine.crossing_bracket(tab, rho=0.1)
+    assert br["edge"] == "high" and math.isnan(br["m_star"])
+
+
+def test_scan_splits_takes_the_smallest_m_and_prunes():
+    # success iff n >= 64 / N and N >= 4 (exactly): the best split is the smallest feasible N,
+    # m* = 64 whatever N; N = 2 is infeasible and skipped
+    def evaluate(n, N):
+        return np.full(4, (n * N >= 64) and N >= 4), np.full(4, n * N)
+
+    ns = engine.geometric_grid(1, 256, per_octave=1)
+    found = engine.scan_splits(evaluate, [2, 4, 8, 64], ns, rho=0.1, feasible=lambda N: N >= 4, slack=1.5)
+    assert 2 not in found and set(found) == {4, 8, 64}
+    assert max(found[4]) >= 16 and 16 in found[4]
+    assert list(found[64]) == [1, 2, 4]  # passes at once (its own crossing is at the grid edge), plus 2 extra
+    tables = [(np.array(list(r), float), np.array([v[0] for v in r.values()]), np.array([v[1] for v in r.values()],
+                                                                                         float))
+              for r in found.values()]
+    br = engine.crossing_bracket(tables, rho=0.1, split_ratio=2.0)
+    assert br["m_star"] == 64.0 and br["m_fail"] == 32.0 and br["split"] == 0
+
+
+def test_fit_slope_with_splits_takes_the_best_split_per_cell():
+    S = 8
+    tables = []
+    for x in XS:  # split A crosses at 4x, split B at 2x^2: the best is min(4x, 2x^2)
+        budgets = np.array([2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0]) * 1.0
+        a = (budgets, np.repeat((budgets >= 4 * x)[:, None], S, axis=1), np.repeat(budgets[:, None], S, axis=1))
+        b = (budgets, np.repeat((budgets >= 2 * x**2)[:, None], S, axis=1), np.repeat(budgets[:, None], S, axis=1))
+        tables.append([a, b])
+    out = engine.fit_slope(XS, tables, rho=0.1, num_bootstrap=10)
+    want = [min(4 * x, 2 * x**2) for x in XS]  # on the grid: 2, 8, 16, 32, 64
+    np.testing.assert_allclose(out["m_star"], want)
+
+
+def test_grid_slope_interval_is_exact_at_the_box_corners():
+    xs = np.array([1.0, 2.0, 4.0])
+    brackets = [{"m_star": 10.0, "m_fail": 5.0}, {"m_star": 20.0, "m_fail": 10.0}, {"m_star": 40.0, "m_fail": 20.0}]
+    lo, hi = engine.grid_slope_interval(xs, brackets)
+    # by hand: u = 0, log 2, log 4; w = (-1, 0, 1)/(2 log 2); the extremes move only the end cells
+    assert lo == pytest.approx((math.log(20) - math.log(10)) / (2 * math.log(2)), abs=1e-12)  # 0.5
+    assert hi == pytest.approx((math.log(40) - math.log(5)) / (2 * math.log(2)), abs=1e-12)  # 1.5
+    # brute force over the 8 corners
+    corners = [np.polyfit(np.log(xs), np.log([a, b, c]), 1)[0] for a in (5, 10) for b in (10, 20) for c in (20, 40)]
+    assert lo == pytest.approx(min(corners), abs=1e-12) and hi == pytest.approx(max(corners), abs=1e-12)
+    open_low = [{"m_star": 10.0, "m_fail": float("nan")}, *brackets[1:]]
+    lo2, hi2 = engine.grid_slope_interval(xs, open_low)
+    assert math.isinf(hi2) and hi2 > 0 and math.isfinite(lo2)
+
+
+def test_format_interval_says_degenerate():
+    assert engine.format_interval(1.0, 1.0) == "degenerate (1.00)"
+    assert engine.format_interval(0.95, 1.05) == "[0.95, 1.05]"
+    assert engine.format_interval(-math.inf, 2.0) == "[-inf, 2.00]"
+    assert engine.format_interval(math.nan, 1.0) == "n/a"
+
+
+def test_rate_verdict():
+    r = engine.Rate("f", "q", 1.0, 1.1, 1.05, 1.2, 0.98, 1.15)
+    assert r.verdict == "agrees"  # 1 lies in the grid interval
+    assert dataclasses.replace(r, grid_low=1.01).verdict == "disagrees"
+    assert dataclasses.replace(r, boot_low=math.nan).verdict == "undetermined"
+    assert r.cells()[4] == "[1.05, 1.20]" and r.cells()[-1] == "none"

@@ -109,3 +109,25 @@ def test_every_figure_runs_on_testing_settings(tmp_path, name):
         for k, v in r.items():
             if isinstance(v, float):
                 assert v == v, (k, r)
+
+
+def test_rates_md_and_check_are_true_to_the_csvs(tmp_path, capsys):
+    """RATES.md is rewritten from the CSVs whenever figures are generated; --check prints the same rows."""
+    from sharpsim import cli
+
+    figures.generate(["lower_bound_size"], out=tmp_path, mode="testing", progress=False, log=lambda s: None)
+    table = figures.check(out=tmp_path, mode="testing")
+    by_name = {row[0]: row for row in table}
+    assert by_name["bon_inference"][1] == "no fitted rate"
+    assert by_name["sft_coverage"][1].startswith("not generated")
+    row = by_name["lower_bound_size"]
+    module = figures.FIGURES["lower_bound_size"]
+    rows = _runner.read_rows(tmp_path / "lower_bound_size.csv")
+    want = module.rates(rows, module.CONFIGS["testing"])[0]
+    assert row == want.cells()
+    assert row[6] in ("agrees", "disagrees", "undetermined")
+    text = (tmp_path / "RATES.md").read_text()
+    assert "| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" in text  # Markdown escapes "|"
+    assert cli.main(["figures", "--check", "--testing", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert row[3] in printed and "lower_bound_size" in printed and "no fitted rate" in printed

@@ -6,6 +6,7 @@ import dataclasses
 import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sharpsim import figures
@@ -16,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_registry_holds_every_figure_in_order():
     assert list(figures.FIGURES) == ["bon_inference", "sft_coverage", "lower_bound_eps", "lower_bound_size",
-                                     "adaptive_draws", "separation", "exploration", "rlhf_beta", "rlhf_margin"]
+                                     "adaptive_draws", "separation", "exploration", "xpo_dimension", "rlhf_beta", "rlhf_margin"]
     assert figures.MODES == protocol.MODES == ("testing", "quick", "full")
 
 
@@ -45,17 +46,38 @@ def test_budgeted_figures_sweep_their_budget_grid(name):
     assert isinstance(module, protocol.BudgetedFigureModule)
     config = module.CONFIGS["testing"]
     cells = module.cells(config)
-    assert module.BUDGET in cells[0]
     for cell in cells:
         grid = module.budgets(config, cell)
         assert grid == sorted(grid) and all(b >= 1 for b in grid)
-        assert cell[module.BUDGET] in grid
+        if module.BUDGET in cell:
+            assert cell[module.BUDGET] in grid
+
+
+@pytest.mark.parametrize("name", ["sft_coverage", "lower_bound_eps", "lower_bound_size"])
+def test_scanning_figures_use_a_fixed_grid_and_rows_carry_the_budget(name):
+    """The n grid of the m* figures is the same for every cell: it does not scale with a predicted rate."""
+    module = figures.FIGURES[name]
+    config = module.CONFIGS["testing"]
+    cells = module.cells(config)
+    assert module.BUDGET not in cells[0]
+    grids = {tuple(module.budgets(config, c)) for c in cells}
+    assert len(grids) == 1
+    grid = np.array(grids.pop(), float)
+    assert np.all(grid[1:] / grid[:-1] <= 2 ** (1 / config.n_per_octave) * 1.5)  # rounding of small integers
+    rows = [r for r in module.run_cell(config, cells[0]) if r.get("kind", "search") == "search"]
+    assert rows and all(r[module.BUDGET] in set(grid) for r in rows)
+
+
+@pytest.mark.parametrize("name", sorted(figures.FIGURES))
+def test_rates_hook_is_callable_where_defined(name):
+    module = figures.FIGURES[name]
+    assert not hasattr(module, "rates") or callable(module.rates)
 
 
 def test_budgeted_figures_are_the_m_star_figures():
     budgeted = {n for n, m in figures.FIGURES.items() if isinstance(m, protocol.BudgetedFigureModule)}
     assert budgeted == {"sft_coverage", "lower_bound_eps", "lower_bound_size", "separation", "exploration",
-                        "rlhf_margin"}
+                        "xpo_dimension", "rlhf_margin"}
 
 
 @pytest.mark.parametrize("name", ["adaptive_draws", "bon_inference"])
@@ -68,9 +90,10 @@ def test_run_cell_returns_a_list_of_rows(name):
 
 def test_config_hashes_of_the_quick_settings_are_stable():
     """The committed figures/*.csv rows carry these digests; a change would orphan them."""
-    expected = {"adaptive_draws": "4449e6751b00", "bon_inference": "f008fefdb3c7", "exploration": "c8546097338a",
-                "lower_bound_eps": "df9a94ecddff", "lower_bound_size": "e752226624c2", "rlhf_beta": "74101febfee5",
-                "rlhf_margin": "2d565c33ecf1", "separation": "de41fcf9e23c", "sft_coverage": "e7768c87641a"}
+    expected = {"adaptive_draws": "4449e6751b00", "bon_inference": "f008fefdb3c7", "exploration": "c50a4127545f",
+                "lower_bound_eps": "aedcc8699358", "lower_bound_size": "bf8a6c616a61", "rlhf_beta": "8d6a5c4b1d4a",
+                "rlhf_margin": "ea4c2dd5891e", "separation": "28f61bc5d5ea", "sft_coverage": "6ff7b7ca8e6c",
+                "xpo_dimension": "eb709cef233d"}
     got = {name: _runner.config_hash(m.CONFIGS["quick"]) for name, m in figures.FIGURES.items()}
     assert got == expected
 
@@ -108,6 +131,7 @@ def test_check_figure_accepts_a_minimal_module():
         ({"draw": "not callable"}, "draw"),
         ({"BUDGET": "n"}, "BUDGET"),
         ({"budgets": lambda c, cell: []}, "BUDGET"),
+        ({"rates": "not callable"}, "rates"),
     ],
 )
 def test_check_figure_names_what_is_wrong(change, match):

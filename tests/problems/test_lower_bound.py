@@ -4,12 +4,13 @@ Property tests over (d, C, ε, p) drawn by hypothesis; all checks are exact (no 
 Expected values are written from App H's definitions, never from sharpsim.
 
 Constant bound on the coverage (derived here, stated in the test). With
-``M = max(3, ⌈1 + C ε^{-1/p}⌉)``, ``C >= 1`` and ``ε < 1/16`` (so ``C ε^{-1/p} > 1``):
-``M <= 2 + C ε^{-1/p} <= 3 C ε^{-1/p}`` (and ``3 <= 3 C ε^{-1/p}`` too), hence
+``M = max(8, ⌈1 + C ε^{-1/p}⌉)`` (8: Lemma H.3's ``M >= 8``), ``C >= 1`` and ``ε < 1/16``:
+if ``M > 8`` then ``M <= 2 + C ε^{-1/p} <= 3 C ε^{-1/p}``, hence
 ``Δ (M/2)^p <= 16 ε (3/2)^p C^p ε^{-1} = 16 (3/2)^p C^p`` and, as ``(a + b)^{1/p} <=
-a^{1/p} + b^{1/p}`` for ``p >= 1``,
+a^{1/p} + b^{1/p}`` for ``p >= 1``, ``C_cov,1/2,p = ((1 - Δ) + Δ (M/2)^p)^{1/p} <= 1 + (3/2) 16^{1/p} C``;
+if ``M = 8`` then ``C_cov,1/2,p = (1 + Δ (4^p - 1))^{1/p} < 4`` (``Δ < 1``). Either way
 
-    C_cov,1/2,p = ((1 - Δ) + Δ (M/2)^p)^{1/p} <= 1 + (3/2) 16^{1/p} C <= 25 C.
+    C_cov,1/2,p <= max(4, 1 + (3/2) 16^{1/p} C) <= 25 C.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def family_params(draw):
 
 
 def expected_M(C, eps, p):
-    return max(3, math.ceil(1 + C * eps ** (-1 / p)))
+    return max(8, math.ceil(1 + C * eps ** (-1 / p)))
 
 
 def hand_P(M, j):
@@ -60,9 +61,9 @@ def hand_P(M, j):
 # pinned ones.
 @settings(max_examples=max(8, settings().max_examples // 5))
 @given(family_params())
-@example((1, 1.0, 0.0624, 1.0, 0))  # the smallest family: M = max(3, ⌈1 + 16.03⌉) = 18
+@example((1, 1.0, 0.0624, 1.0, 0))  # M = max(8, ⌈1 + 16.03⌉) = 18
 @example((3, 3.6, 0.06, 1.0, 1))  # M = ⌈1 + 60⌉ = 61
-@example((2, 1.0, 0.05, 3.0, 2))  # M = max(3, ⌈1 + 2.71⌉) = 4
+@example((2, 1.0, 0.05, 3.0, 2))  # M = max(8, ⌈1 + 2.71⌉) = 8: Lemma H.3's floor
 def test_lower_bound_family_properties(params):
     d, C, eps, p, seed = params
     inst = problems.lower_bound_family(jax.random.key(seed), d=d, C=C, eps=eps, p=p)
@@ -99,7 +100,7 @@ def test_lower_bound_family_properties(params):
     # C_cov,1/2,p of the member, in closed form, and the constant bound of the module docstring
     closed = ((1 - Delta) + Delta * (M / 2) ** p) ** (1 / p)
     assert ss.coverage(inst.problem, gamma=0.5, p=p) == pytest.approx(closed, rel=1e-10)
-    assert closed <= 1 + 1.5 * 16 ** (1 / p) * C <= 25 * C
+    assert closed <= max(4.0, 1 + 1.5 * 16 ** (1 / p) * C) <= 25 * C
 
     # the class: x0 has the single candidate P_0; x_i has P_1..P_M; the member is candidate
     # j_i - 1 at x_i (candidate 0 at x0)
@@ -148,6 +149,25 @@ def test_hard_conditionals_by_hand():
     P = lower_bound.hard_conditionals(4, gamma=0.25)
     assert P[2, 2] == pytest.approx(1 / 3, rel=1e-15) and P[2, 3] == pytest.approx(2 / 9, rel=1e-15)
     np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-15)
+
+
+def test_family_keeps_lemma_h3_m_at_least_8():
+    # C ε^{-1/p} = 1.2 · 0.05^{-1/3} ≈ 3.26 would give M = 5 < 8, where Lemma H.3 is not proved
+    inst = problems.lower_bound_family(jax.random.key(0), d=2, C=1.2, eps=0.05, p=3)
+    assert inst.M == lower_bound.LEMMA_H3_MIN_M == 8
+    assert inst.problem.num_responses == 9
+    # a tiny size constant is floored too
+    assert problems.lower_bound_family(jax.random.key(0), d=1, C=1.0, eps=0.05, size_constant=0.01).M == 8
+
+
+@pytest.mark.parametrize(
+    "args,match",
+    [((1,), r"`M` must be an integer >= 2"), ((4, 1.0), r"`gamma` must lie in \(0, 1\)"),
+     ((2, 0.6), r"`gamma` = 0\.6 is too large for M = 2")],
+)
+def test_hard_conditionals_bad_input(args, match):
+    with pytest.raises(ValueError, match=match):
+        lower_bound.hard_conditionals(*args)
 
 
 def test_constants_and_public_name():

@@ -1,0 +1,94 @@
+"""Bounded compilation of eager loops over budgets (the default ``bucketed=True`` path).
+
+An eager call of ``sft_sharpening`` / ``adaptive_sft_sharpening`` / ``best_of_n`` pads ``n`` to a
+power-of-two bucket (masked, as with ``max_n``) and traces ``N``; these tests check that the result
+is identical to the unbucketed call with the same key, and that a loop over many distinct
+``(n, N)`` compiles at most once per bucket touched. Memory is measured by the benchmark
+(``sharpsim bench memory``), not asserted here. No test here is statistical.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+import sharpsim as ss
+from sharpsim import bench, classes, problems
+from sharpsim.algorithms import adaptive_sft_sharpening, best_of_n, sft_sharpening
+from sharpsim.algorithms._buckets import MIN_BUCKET, bucket
+
+BASE = np.array([[0.5, 0.3, 0.2, 0.0], [0.1, 0.2, 0.3, 0.4], [0.35, 0.35, 0.2, 0.1]])
+MU = np.array([0.2, 0.5, 0.3])
+
+
+@pytest.fixture(scope="module")
+def pr():
+    return problems.from_probs(BASE, MU)
+
+
+def assert_same(a, b):
+    la, lb = jax.tree.leaves(a), jax.tree.leaves(b)
+    assert len(la) == len(lb)
+    for x, y in zip(la, lb):
+        assert x.shape == y.shape and x.dtype == y.dtype, (x.shape, y.shape, x.dtype, y.dtype)
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_bucket_sizes():
+    assert [bucket(n) for n in (1, 2, 15, 16, 17, 32, 33, 1000, 1024, 1025)] == [
+        16, 16, 16, 16, 32, 32, 64, 1024, 1024, 2048]
+    assert MIN_BUCKET == 16
+    with pytest.raises(ValueError, match=r"`n` must be an integer >= 1; got 0"):
+        bucket(0)
+
+
+@pytest.mark.parametrize("n", [17])
+def test_bucketed_sft_equals_unbucketed(pr, n):
+    tab = classes.TabularClass()
+    key = jax.random.key(n)
+    for N in (1, 3, 10**9, np.array([2, 5, 1])):
+        assert_same(sft_sharpening(key, pr, tab, n=n, N=N), sft_sharpening(key, pr, tab, n=n, N=N, bucketed=False))
+    per_prompt = np.array([2, 5, 1])
+    r = sft_sharpening(key, pr, tab, n=n, N=per_prompt)  # each sampled prompt x_i drew N[x_i]
+    np.testing.assert_array_equal(np.asarray(r.num_draws), per_prompt[np.asarray(r.prompts)])
+    assert int(r.num_queries) == np.asarray(r.num_draws).sum()
+    a = sft_sharpening(key, pr, tab, n=n, N=4, method="literal", return_policy=False, delta=0.3)
+    assert_same(a, sft_sharpening(key, pr, tab, n=n, N=4, method="literal", return_policy=False, delta=0.3,
+                                  bucketed=False))
+    assert np.asarray(a.prompts).shape == (n,) and int(a.num_queries) == 4 * n
+
+
+@pytest.mark.parametrize("n", [1])
+def test_bucketed_adaptive_and_bon_equal_unbucketed(pr, n):
+    tab = classes.TabularClass()
+    key = jax.random.key(100 + n)
+    assert_same(adaptive_sft_sharpening(key, pr, tab, n=n, stop_level=3.0),
+                adaptive_sft_sharpening(key, pr, tab, n=n, stop_level=3.0, bucketed=False))
+    for method, N in (("exact", 7), ("exact", 10**6), ("literal", 3)):
+        assert_same(best_of_n(key, pr, n=n, N=N, method=method, gamma=0.2),
+                    best_of_n(key, pr, n=n, N=N, method=method, gamma=0.2, bucketed=False))
+
+
+def test_bucketed_path_validates_like_the_eager_one(pr):
+    tab = classes.TabularClass()
+    with pytest.raises(ValueError, match=r"`N` must be an integer >= 1; got 0"):
+        sft_sharpening(jax.random.key(0), pr, tab, n=3, N=0)
+    with pytest.raises(TypeError, match=r"`N` must be an integer >= 1; got 2.5"):
+        sft_sharpening(jax.random.key(0), pr, tab, n=3, N=2.5)
+    with pytest.raises(ValueError, match=r"`method` must be 'exact' or 'literal'; got 'nope'"):
+        best_of_n(jax.random.key(0), pr, n=3, N=2, method="nope")
+    other = ss.bon_sampler(problems.from_probs(np.full((2, 4), 0.25), np.full(2, 0.5)))
+    with pytest.raises(ValueError, match=r"`sampler` has shape \(2, 4\) but the problem has"):
+        sft_sharpening(jax.random.key(0), pr, tab, n=3, N=2, sampler=other)
+
+
+def test_memory_benchmark_quick_compile_bound():
+    # 60 eager calls per loop with distinct (n, N) (sft, best_of_n) or (n, stop_level) (adaptive),
+    # n in 1..32 (buckets 16, 32) on one App H problem: at most one compilation per bucket
+    result = bench.bench_memory(quick=True, baseline=False)
+    assert result["config"]["calls"] == 60
+    for name in ("sft", "adaptive_sft", "best_of_n"):
+        assert result[name]["buckets_touched"] == 2
+        assert result[name]["compile_bound_holds"], result[name]
+    assert "benchmark memory" in bench.report(result)
