@@ -488,12 +488,16 @@ class Rate:
 
     @property
     def verdict(self) -> str:
-        """``"agrees"`` when the theory's exponent lies in the hull of the two intervals,
-        ``"disagrees"`` when it lies outside, ``"undetermined"`` when either interval is undefined."""
+        """``"agrees"`` when the theory's exponent lies in the hull of the two intervals;
+        ``"disagrees (measured below)"`` / ``"disagrees (measured above)"`` when the whole hull lies
+        below / above it (for an upper bound's exponent, "below" is a rate at least as good as the
+        bound's); ``"undetermined"`` when either interval is undefined."""
         ends = [self.boot_low, self.boot_high, self.grid_low, self.grid_high]
         if not np.isfinite(self.theory) or any(np.isnan(e) for e in ends):
             return "undetermined"
-        return "agrees" if min(ends) <= self.theory <= max(ends) else "disagrees"
+        if min(ends) <= self.theory <= max(ends):
+            return "agrees"
+        return "disagrees (measured below)" if max(ends) < self.theory else "disagrees (measured above)"
 
     def cells(self) -> list[str]:
         """The table row: figure, quantity, theory, measured, bootstrap, grid, verdict, edges."""
