@@ -411,7 +411,7 @@ def bench_xpo(*, quick: bool = False, seed: int = 0) -> dict:
     ref_seeds = 2 if quick else 4
     problem, feats = problems.sphere_separation(jax.random.key(seed), d, radius=1.0, max_responses=256)
     cls = classes.LinearSoftmaxClass(feats, 1.01 * (1 + 1 / beta))
-    run = jax.jit(jax.vmap(lambda k: xpo(k, problem, cls, T=T, beta=beta, alpha=alpha, inner_steps=60).objectives.max()))
+    run = jax.jit(jax.vmap(lambda k: xpo(k, problem, cls, T=T, beta=beta, alpha=alpha, inner_steps=60, theta_init="uniform").objectives.max()))
     keys = jax.random.split(jax.random.key(seed + 1), seeds)
     t_x, j_fast = _timed(run, keys, repeats=1)
     t0 = time.perf_counter()

@@ -180,9 +180,9 @@ def rates_markdown(table: list[list[str]], *, mode: str = "quick") -> str:
         "Each fitted exponent is the least-squares slope of log m* on log x. *Seed bootstrap*: the 95 % "
         "percentile interval over resampled seeds. *Grid resolution*: the slopes allowed when each m* may lie "
         "anywhere between the last failing and the first passing budget of its grid. *Verdict*: the theory's "
-        "exponent lies in the hull of the two intervals (agrees), or the hull lies below or above it (disagrees; most "
-        "theory exponents here are those of upper bounds, so *measured below* is a rate at least as good as the "
-        "bound's, not a contradiction). A degenerate interval is "
+        "exponent lies in the hull of the two intervals (agrees), or the hull is shallower (closer to 0) or steeper "
+        "than it (disagrees). Most theory exponents here are those of upper bounds, so *shallower* is a rate at "
+        "least as good as the bound's, not a contradiction. A degenerate interval is "
         "marked so; *crossing at a grid edge* lists the x whose crossing is not interior.",
         "",
         "| " + " | ".join(RATE_COLUMNS) + " |",

@@ -489,15 +489,21 @@ class Rate:
     @property
     def verdict(self) -> str:
         """``"agrees"`` when the theory's exponent lies in the hull of the two intervals;
-        ``"disagrees (measured below)"`` / ``"disagrees (measured above)"`` when the whole hull lies
-        below / above it (for an upper bound's exponent, "below" is a rate at least as good as the
-        bound's); ``"undetermined"`` when either interval is undefined."""
+        ``"disagrees (shallower)"`` / ``"disagrees (steeper)"`` when the whole hull is closer to /
+        farther from 0 than the theory's exponent (for an upper bound's exponent, shallower is a rate
+        at least as good as the bound's, not a contradiction); with a theory exponent of 0,
+        ``"disagrees (above)"`` / ``"disagrees (below)"``; ``"undetermined"`` when either interval
+        is undefined."""
         ends = [self.boot_low, self.boot_high, self.grid_low, self.grid_high]
         if not np.isfinite(self.theory) or any(np.isnan(e) for e in ends):
             return "undetermined"
         if min(ends) <= self.theory <= max(ends):
             return "agrees"
-        return "disagrees (measured below)" if max(ends) < self.theory else "disagrees (measured above)"
+        below = max(ends) < self.theory
+        if self.theory == 0:
+            return "disagrees (below)" if below else "disagrees (above)"
+        shallower = below if self.theory > 0 else not below
+        return "disagrees (shallower)" if shallower else "disagrees (steeper)"
 
     def cells(self) -> list[str]:
         """The table row: figure, quantity, theory, measured, bootstrap, grid, verdict, edges."""

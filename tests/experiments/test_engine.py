@@ -439,8 +439,11 @@ def test_format_interval_says_degenerate():
 def test_rate_verdict():
     r = engine.Rate("f", "q", 1.0, 1.1, 1.05, 1.2, 0.98, 1.15)
     assert r.verdict == "agrees"  # 1 lies in the grid interval
-    assert dataclasses.replace(r, grid_low=1.01).verdict == "disagrees (measured above)"
+    assert dataclasses.replace(r, grid_low=1.01).verdict == "disagrees (steeper)"
     below = dataclasses.replace(r, slope=0.5, boot_low=0.4, boot_high=0.6, grid_low=0.45, grid_high=0.55)
-    assert below.verdict == "disagrees (measured below)"
+    assert below.verdict == "disagrees (shallower)"
+    negative = engine.Rate("f", "q", -2.0, -1.5, -1.6, -1.4, -1.65, -1.3)
+    assert negative.verdict == "disagrees (shallower)"  # m* grows more slowly than the bound allows
+    assert dataclasses.replace(negative, theory=-1.0).verdict == "disagrees (steeper)"
     assert dataclasses.replace(r, boot_low=math.nan).verdict == "undetermined"
     assert r.cells()[4] == "[1.05, 1.20]" and r.cells()[-1] == "none"

@@ -125,7 +125,8 @@ def test_rates_md_and_check_are_true_to_the_csvs(tmp_path, capsys):
     rows = _runner.read_rows(tmp_path / "lower_bound_size.csv")
     want = module.rates(rows, module.CONFIGS["testing"])[0]
     assert row == want.cells()
-    assert row[6] in ("agrees", "disagrees (measured below)", "disagrees (measured above)", "undetermined")
+    assert row[6] in ("agrees", "disagrees (shallower)", "disagrees (steeper)", "disagrees (above)",
+                      "disagrees (below)", "undetermined")
     text = (tmp_path / "RATES.md").read_text()
     assert "| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" in text  # Markdown escapes "|"
     assert cli.main(["figures", "--check", "--testing", "--out", str(tmp_path)]) == 0
