@@ -251,7 +251,8 @@ def bench_memory(*, quick: bool = False, seed: int = 0, baseline: bool | None = 
     The loop a researcher writes first: eager calls
     ``sft_sharpening(key, problem, TabularClass(), n=n, N=N)`` with every ``(n, N)`` distinct
     (1000 calls; 60 with ``quick``), on a member of the App H family (|X| = 9, |Y| = 42), then
-    ``adaptive_sft_sharpening`` with every ``(n, stop_level)`` distinct and ``best_of_n``. Reports
+    ``adaptive_sft_sharpening`` with every ``(n, stop_level)`` distinct, ``best_of_n``, and
+    ``rlhf_sharpening(..., TabularClass(), n=n, beta=β)`` with every ``(n, β)`` distinct. Reports
     the resident-memory growth and the XLA compilations of each loop against the number of
     power-of-two buckets of ``n`` it touched (the compile bound of the default, bucketed path;
     :mod:`sharpsim.algorithms._buckets`). With ``baseline`` (default: not ``quick``) it also runs
@@ -268,7 +269,7 @@ def bench_memory(*, quick: bool = False, seed: int = 0, baseline: bool | None = 
       A JSON-ready dict: per loop ``calls``, ``compiles``, ``buckets_touched``,
       ``compile_bound_holds`` (compiles <= buckets touched), ``rss_growth_mb`` and timings.
     """
-    from sharpsim.algorithms import adaptive_sft_sharpening, best_of_n
+    from sharpsim.algorithms import adaptive_sft_sharpening, best_of_n, rlhf_sharpening
     from sharpsim.algorithms._buckets import bucket
 
     baseline = (not quick) if baseline is None else baseline
@@ -285,6 +286,8 @@ def bench_memory(*, quick: bool = False, seed: int = 0, baseline: bool | None = 
         "adaptive_sft": lambda i: adaptive_sft_sharpening(keys[i], problem, tab, n=ns[i],
                                                           stop_level=1.0 + i / calls, delta=0.1, gamma=0.5).error,
         "best_of_n": lambda i: best_of_n(keys[i], problem, n=ns[i], N=1 + i, gamma=0.5).hit,
+        "rlhf": lambda i: rlhf_sharpening(keys[i], problem, tab, n=ns[i], beta=0.5 + i / calls, delta=0.1,
+                                          gamma=0.5).error,
     }
     rss_start = _rss_mb()
     out = {"benchmark": "memory",
@@ -316,7 +319,9 @@ def _memory_report(result: dict) -> str:
     cfg = result["config"]
     lines = [f"benchmark memory: {cfg['calls']} eager calls per loop, distinct (n, N), n in {cfg['n_range']}, "
              f"on {cfg['problem']} ({result['device']})"]
-    for name in ("sft", "adaptive_sft", "best_of_n"):
+    for name in ("sft", "adaptive_sft", "best_of_n", "rlhf"):
+        if name not in result:
+            continue
         r = result[name]
         lines.append(f"  {name}: {r['compiles']} compilations for {r['buckets_touched']} buckets "
                      f"(bound holds: {r['compile_bound_holds']}), RSS +{r['rss_growth_mb']:.0f} MB "

@@ -535,7 +535,9 @@ class Triples:
 REWARD_NOISE_STREAM = 0x5EED
 
 
-def sample_triples(key: jax.Array, problem: Problem, n: int, *, reward_noise=0.0) -> tuple[Triples, jax.Array]:
+def sample_triples(
+    key: jax.Array, problem: Problem, n: int, *, reward_noise=0.0, num_active=None
+) -> tuple[Triples, jax.Array]:
     """``n`` prompts with two responses each from ``π_base`` (Eq 8's data); charges ``2n``.
 
     The revealed reward of each response is the self-reward ``log π_base(y|x)`` plus, when
@@ -551,17 +553,26 @@ def sample_triples(key: jax.Array, problem: Problem, n: int, *, reward_noise=0.0
       problem: the problem.
       n: the number of pairs (static under ``jit``).
       reward_noise: σ >= 0, finite (may be traced under ``jit``; it is checked when concrete).
+      num_active: optional (traced) count ``<= n``: only the first ``num_active`` triples are
+        revealed and charged (``2 num_active`` queries); the rest come back masked (responses
+        ``-1``, base log-probs and rewards ``-inf``; prompts as drawn), which every class's
+        ``regress`` ignores. The revealed triples (noise included) are bitwise those of an
+        unpadded call with ``n = num_active`` and the same key, so one compiled function serves
+        every ``n <= n_max``.
 
     Returns:
-      ``(triples, num_queries)`` with ``num_queries = 2n``.
+      ``(triples, num_queries)`` with ``num_queries = 2n`` (``2 num_active`` when given).
 
     Raises:
-      ValueError: on a bad ``n`` or a negative or non-finite ``reward_noise``.
+      ValueError: on a bad ``n``, a concrete ``num_active`` outside ``[0, n]``, or a negative or
+        non-finite ``reward_noise``.
       TypeError: on a non-real ``reward_noise``.
     """
     noisy = True
     if v.is_concrete(reward_noise):
         noisy = v.check_at_least("reward_noise", reward_noise, 0.0) > 0.0
+    if num_active is not None and v.is_concrete(num_active) and not (0 <= int(num_active) <= n):
+        raise ValueError(f"`num_active` must lie in [0, n] = [0, {n}]; got {int(num_active)}")
     batch = sample_and_evaluate(key, problem, n, 2)
     lp = batch.log_probs
     rewards = lp
@@ -570,4 +581,15 @@ def sample_triples(key: jax.Array, problem: Problem, n: int, *, reward_noise=0.0
         rewards = lp + jnp.asarray(reward_noise, lp.dtype) * noise
     triples = Triples(batch.prompts, batch.responses[:, 0], batch.responses[:, 1], lp[:, 0], lp[:, 1],
                       rewards[:, 0], rewards[:, 1])
-    return triples, batch.num_queries
+    if num_active is None:
+        return triples, batch.num_queries
+    active = _active(n, num_active)
+    mask = active.reshape(active.shape + (1,) * (triples.responses.ndim - 1))
+    masked = Triples(
+        triples.prompts,
+        jnp.where(mask, triples.responses, -1),
+        jnp.where(mask, triples.other_responses, -1),
+        *(jnp.where(active, a, -jnp.inf) for a in (triples.base_log_probs, triples.other_base_log_probs,
+                                                      triples.rewards, triples.other_rewards)),
+    )
+    return masked, (2 * jnp.sum(active)).astype(_int())

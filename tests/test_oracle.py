@@ -299,3 +299,36 @@ def test_adaptive_best_with_fixed_budget_is_best_of_n():
     counts = np.bincount(np.asarray(out.responses), minlength=4)
     assert counts[3] == 0
     assert chi_square_pvalue(counts, [1 - 0.5**3, 0.5**3 - 0.2**3, 0.2**3, 0.0]) > ALPHA
+
+
+# ============================================================================ masked triples (num_active)
+@pytest.mark.parametrize("sigma", [0.0, 0.5])
+def test_sample_triples_num_active_masks_the_tail_and_nests_the_unpadded_draws(problem, sigma):
+    key = jax.random.key(21)
+    small, m_small = oracle.sample_triples(key, problem, 17, reward_noise=sigma)
+    padded, m = oracle.sample_triples(key, problem, 32, reward_noise=sigma, num_active=17)
+    assert int(m) == int(m_small) == 34
+    for name in ("prompts", "responses", "other_responses", "base_log_probs", "other_base_log_probs", "rewards",
+                 "other_rewards"):
+        a, b = np.asarray(getattr(small, name)), np.asarray(getattr(padded, name))
+        assert b.shape == (32,)
+        np.testing.assert_array_equal(b[:17], a)  # bitwise, noise included
+    np.testing.assert_array_equal(np.asarray(padded.responses)[17:], -1)
+    np.testing.assert_array_equal(np.asarray(padded.other_responses)[17:], -1)
+    assert np.all(np.isneginf(np.asarray(padded.rewards)[17:]))
+    # traced num_active: one compiled function for every count
+    f = jax.jit(lambda k: oracle.sample_triples(key, problem, 32, reward_noise=sigma, num_active=k))
+    t, m5 = f(5)
+    assert int(m5) == 10 and np.all(np.asarray(t.responses)[5:] == -1)
+    with pytest.raises(ValueError, match=r"`num_active` must lie in \[0, n\] = \[0, 32\]; got 33"):
+        oracle.sample_triples(key, problem, 32, num_active=33)
+
+
+def test_sample_triples_num_active_masks_whole_sequences():
+    pr = problems.prop31_tightness()
+    small, _ = oracle.sample_triples(jax.random.key(3), pr, 5, reward_noise=0.2)
+    padded, m = oracle.sample_triples(jax.random.key(3), pr, 16, reward_noise=0.2, num_active=5)
+    assert int(m) == 10 and padded.responses.shape == (16, 2)
+    np.testing.assert_array_equal(np.asarray(padded.responses)[:5], np.asarray(small.responses))
+    np.testing.assert_array_equal(np.asarray(padded.rewards)[:5], np.asarray(small.rewards))
+    np.testing.assert_array_equal(np.asarray(padded.other_responses)[5:], -1)

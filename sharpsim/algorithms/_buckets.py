@@ -1,10 +1,11 @@
 """Shape buckets for eager calls of the algorithms, and a count of XLA compilations.
 
 An eager call (no argument traced) of :func:`~sharpsim.algorithms.sft_sharpening`,
-:func:`~sharpsim.algorithms.adaptive_sft_sharpening` or :func:`~sharpsim.algorithms.best_of_n`
-runs one jitted function per *shape bucket*: the prompt count ``n`` is padded to
-:func:`bucket` ``(n)`` (the next power of two) and masked (the oracle's ``num_active``), and the
-exact method's ``N`` (and adaptive ``stop_level``, ``δ``, ``γ``) are traced (below
+:func:`~sharpsim.algorithms.adaptive_sft_sharpening`, :func:`~sharpsim.algorithms.best_of_n` or
+:func:`~sharpsim.algorithms.rlhf_sharpening` runs one jitted function per *shape bucket*: the
+prompt count ``n`` is padded to :func:`bucket` ``(n)`` (the next power of two) and masked (the
+oracle's ``num_active``), and the exact method's ``N`` (and adaptive ``stop_level``, RLHF's ``β``
+and ``reward_noise``, ``δ``, ``γ``) are traced (below
 :data:`MIN_BUCKET` all counts share one bucket). A loop over any
 number of distinct ``(n, N)`` on one problem therefore compiles at most once per bucket
 touched, instead of once per distinct shape and value for every operation. Results are cut

@@ -165,7 +165,16 @@ class FiniteClass:
         return jnp.sum(per, axis=1)
 
     def regress(self, triples, beta) -> TabularPolicy:
-        """The exact minimiser of the Eq 8 square loss over the members (lowest index among ties)."""
+        """The exact minimiser of the Eq 8 square loss over the members (lowest index among ties).
+
+        Args:
+          triples: an :class:`sharpsim.oracle.Triples`; masked triples (negative responses, e.g.
+            the oracle's ``num_active`` padding) are ignored.
+          beta: β > 0.
+
+        Returns:
+          The selected member as a :class:`TabularPolicy`.
+        """
         return self.member(jnp.argmin(self.regression_losses(triples, beta)))
 
 

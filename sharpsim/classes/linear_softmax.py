@@ -255,11 +255,13 @@ class LinearSoftmaxClass:
         x = jnp.asarray(triples.prompts).ravel()
         y = jnp.asarray(triples.responses).ravel()
         z = jnp.asarray(triples.other_responses).ravel()
-        keep = ((y >= 0) & (z >= 0)).astype(_float())
+        kept = (y >= 0) & (z >= 0)
+        keep = kept.astype(_float())
         ys, zs = jnp.where(y >= 0, y, 0), jnp.where(z >= 0, z, 0)
         A = beta * (self.features[x, ys] - self.features[x, zs]) * keep[:, None]  # [n, d]
-        b = (beta * (jnp.ravel(triples.base_log_probs) - jnp.ravel(triples.other_base_log_probs))
-             + (jnp.ravel(triples.rewards) - jnp.ravel(triples.other_rewards))) * keep
+        # masked rows may hold -inf log-probs / rewards (the oracle's num_active): select, never multiply
+        b = jnp.where(kept, beta * (jnp.ravel(triples.base_log_probs) - jnp.ravel(triples.other_base_log_probs))
+                      + (jnp.ravel(triples.rewards) - jnp.ravel(triples.other_rewards)), 0.0)
         return A, b, jnp.maximum(keep.sum(), 1.0)
 
 

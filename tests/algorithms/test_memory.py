@@ -1,6 +1,7 @@
 """Bounded compilation of eager loops over budgets (the default ``bucketed=True`` path).
 
-An eager call of ``sft_sharpening`` / ``adaptive_sft_sharpening`` / ``best_of_n`` pads ``n`` to a
+An eager call of ``sft_sharpening`` / ``adaptive_sft_sharpening`` / ``best_of_n`` /
+``rlhf_sharpening`` pads ``n`` to a
 power-of-two bucket (masked, as with ``max_n``) and traces ``N``; these tests check that the result
 is identical to the unbucketed call with the same key, and that a loop over many distinct
 ``(n, N)`` compiles at most once per bucket touched. Memory is measured by the benchmark
@@ -15,7 +16,7 @@ import pytest
 
 import sharpsim as ss
 from sharpsim import bench, classes, problems
-from sharpsim.algorithms import adaptive_sft_sharpening, best_of_n, sft_sharpening
+from sharpsim.algorithms import adaptive_sft_sharpening, best_of_n, rlhf_sharpening, sft_sharpening
 from sharpsim.algorithms._buckets import MIN_BUCKET, bucket
 
 BASE = np.array([[0.5, 0.3, 0.2, 0.0], [0.1, 0.2, 0.3, 0.4], [0.35, 0.35, 0.2, 0.1]])
@@ -70,6 +71,51 @@ def test_bucketed_adaptive_and_bon_equal_unbucketed(pr, n):
                     best_of_n(key, pr, n=n, N=N, method=method, gamma=0.2, bucketed=False))
 
 
+def assert_close(a, b, rtol):
+    """Same shapes, dtypes and data; floats within ``rtol`` (the regression's linear algebra may
+    differ in the last bits between the padded jitted and the unpadded eager computation)."""
+    la, lb = jax.tree.leaves(a), jax.tree.leaves(b)
+    assert len(la) == len(lb)
+    for x, y in zip(la, lb):
+        assert x.shape == y.shape and x.dtype == y.dtype, (x.shape, y.shape, x.dtype, y.dtype)
+        if np.issubdtype(x.dtype, np.floating):
+            np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=1e-13)
+        else:
+            np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+@pytest.mark.parametrize("n", [1, 17])
+def test_bucketed_rlhf_equals_unbucketed(pr, n):
+    from classes._reference import linear_problem
+
+    key = jax.random.key(200 + n)
+    lin_problem, feats, _ = linear_problem()
+    for problem, cls in ((pr, classes.TabularClass()), (lin_problem, classes.LinearSoftmaxClass(feats, 10.0))):
+        for sigma in (0.0, 0.5):
+            a = rlhf_sharpening(key, problem, cls, n=n, beta=0.4, gamma=0.3, reward_noise=sigma)
+            b = rlhf_sharpening(key, problem, cls, n=n, beta=0.4, gamma=0.3, reward_noise=sigma, bucketed=False)
+            assert np.asarray(a.prompts).shape == (n,) and np.asarray(a.responses).shape == (n, 2)
+            assert int(a.num_queries) == 2 * n
+            np.testing.assert_array_equal(np.asarray(a.num_draws), 2)
+            assert_close(a, b, rtol=1e-10)
+
+
+def test_rlhf_max_n_masks_and_charges_the_active_prompts(pr):
+    tab = classes.TabularClass()
+    key = jax.random.key(7)
+    r = jax.jit(lambda n: rlhf_sharpening(key, pr, tab, n=n, beta=0.5, max_n=16))(5)
+    assert int(r.num_queries) == 10 and np.asarray(r.prompts).shape == (16,)
+    np.testing.assert_array_equal(np.asarray(r.num_draws), [2] * 5 + [0] * 11)
+    np.testing.assert_array_equal(np.asarray(r.responses)[5:], -1)
+    plain = rlhf_sharpening(key, pr, tab, n=5, beta=0.5, bucketed=False)
+    np.testing.assert_array_equal(np.asarray(r.responses)[:5], np.asarray(plain.responses))
+    np.testing.assert_allclose(np.asarray(r.policy.probs), np.asarray(plain.policy.probs), rtol=1e-10, atol=1e-13)
+    with pytest.raises(ValueError, match=r"`n` must be <= `max_n` = 4; got 5"):
+        rlhf_sharpening(key, pr, tab, n=5, beta=0.5, max_n=4)
+    with pytest.raises(ValueError, match=r"`beta` must be"):
+        rlhf_sharpening(key, pr, tab, n=5, beta=0.0)
+
+
 def test_bucketed_path_validates_like_the_eager_one(pr):
     tab = classes.TabularClass()
     with pytest.raises(ValueError, match=r"`N` must be an integer >= 1; got 0"):
@@ -84,11 +130,12 @@ def test_bucketed_path_validates_like_the_eager_one(pr):
 
 
 def test_memory_benchmark_quick_compile_bound():
-    # 60 eager calls per loop with distinct (n, N) (sft, best_of_n) or (n, stop_level) (adaptive),
+    # 60 eager calls per loop with distinct (n, N) (sft, best_of_n), (n, stop_level) (adaptive) or
+    # (n, beta) (rlhf),
     # n in 1..32 (buckets 16, 32) on one App H problem: at most one compilation per bucket
     result = bench.bench_memory(quick=True, baseline=False)
     assert result["config"]["calls"] == 60
-    for name in ("sft", "adaptive_sft", "best_of_n"):
+    for name in ("sft", "adaptive_sft", "best_of_n", "rlhf"):
         assert result[name]["buckets_touched"] == 2
         assert result[name]["compile_bound_holds"], result[name]
     assert "benchmark memory" in bench.report(result)
