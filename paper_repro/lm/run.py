@@ -12,9 +12,9 @@ For each task in ``--tasks`` and each model — a tiny GPT-2 of each size in ``-
 Every step is a call of :func:`sharpsim.cli.main` in this process (no subprocess). Steps are
 resumable: a finished step (``summary.json`` written and the manifest marked finished; for
 ``train``, ``train_manifest.json`` completed by ``train-tiny``) whose recorded command line equals
-this session's is skipped; an unfinished one is re-run, and the ``sharpsim lm`` commands then resume
+this invocation's is skipped; an unfinished one is re-run, and the ``sharpsim lm`` commands then resume
 their own run folders (finished prompts are not resampled). Each step's wall time and command line
-are recorded in ``OUT/steps.json``; the session (device, versions, CPU, settings) in
+are recorded in ``OUT/steps.json``; the run environment (device, versions, CPU, settings) in
 ``OUT/run_config.json``. ``paper_repro/lm/report.py OUT`` draws the figures and tables.
 
 Usage::
@@ -227,7 +227,7 @@ def _finished(step: str, folder: Path) -> bool:
 
 
 def environment(device) -> dict:
-    """Device, versions and CPU of this session (for results.md)."""
+    """Device, versions and CPU of this invocation (for results.md)."""
     import torch
 
     dev = device or ("cuda" if torch.cuda.is_available() else "cpu")

@@ -264,7 +264,7 @@ class RunDir:
         return records.write_json(self.path / (name if name.endswith(".json") else f"{name}.json"), obj)
 
     def finish(self, summary: dict) -> Path:
-        """Write ``out/summary.json`` and mark the manifest finished with the total seconds of all sessions."""
+        """Write ``out/summary.json`` and mark the manifest finished with the total seconds of all invocations (the ``sessions`` list of the manifest)."""
         path = self.write_json("summary", summary)
         self.manifest["finished"] = True
         self.manifest["finished_at"] = records.utc_now()

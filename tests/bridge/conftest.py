@@ -39,7 +39,7 @@ def one_thread():
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory):
     """A random tiny GPT-2 (seed 0, :func:`sharpsim.bridge.tiny.save_random_tiny`), saved once per
-    session; the tests only read it."""
+    pytest run; the tests only read it."""
     from sharpsim.bridge import tiny
 
     return tiny.save_random_tiny(tmp_path_factory.mktemp("tiny") / "model", seed=0)

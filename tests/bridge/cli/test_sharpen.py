@@ -62,7 +62,7 @@ def test_cli_bon_then_sft_pipeline_and_resume(model_dir, tmp_path):
             ref = scoring.response_log_probs(loaded, batch)
     assert float(-got.mean()) == pytest.approx(summary["train_loss_final"], rel=1e-4)
     assert float(-ref.mean()) == pytest.approx(summary["train_loss_initial"], rel=1e-4)
-    # resume: the same command again reuses samples.jsonl (nothing appended), new session recorded
+    # resume: the same command again reuses samples.jsonl (nothing appended), a second invocation recorded
     assert _cli(*sft) == 0
     assert len((out / "samples.jsonl").read_text().splitlines()) == 3
     assert len(json.loads((out / "manifest.json").read_text())["sessions"]) == 2
