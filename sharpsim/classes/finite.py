@@ -283,10 +283,11 @@ class ProductClass:
         return jnp.argmax(ll, axis=1)
 
     def mle_mass(self, prompts, responses, mask) -> jax.Array:
-        """``[num_prompts]`` ``π̂(S(x)|x)`` of the MLE for ``mask: [X, Y]``, without building ``π̂``."""
-        masses = logsumexp(jnp.where(mask[:, None, :], self.log_probs, -jnp.inf), axis=-1)  # [X, K]
+        """``[num_prompts]`` ``π̂(S(x)|x)`` of the MLE for ``mask: [X, Y]``, without building ``π̂``
+        (only the selected candidate's row is summed: O(XY), not O(XKY))."""
         k = self.mle_index(prompts, responses)
-        return jnp.exp(masses[jnp.arange(self.num_prompts), k])
+        rows = self.log_probs[jnp.arange(self.num_prompts), k]  # [X, Y]
+        return jnp.exp(logsumexp(jnp.where(mask, rows, -jnp.inf), axis=-1))
 
     def mle(self, prompts, responses) -> TabularPolicy:
         """The maximum-likelihood member; it factorises over prompts."""

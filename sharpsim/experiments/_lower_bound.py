@@ -247,24 +247,12 @@ def _bucket(n: int) -> int:
     return cap
 
 
-class _SelectedMassClass(classes.ProductClass):
-    """The family's product class with a cheaper ``mle_mass``: the same numbers as
-    ``ProductClass.mle_mass`` (the log-sum-exp of the masked row of each prompt's MLE candidate),
-    computed for the selected candidate only, O(XY) instead of O(XKY) per seed."""
-
-    def mle_mass(self, prompts, responses, mask):
-        """``[num_prompts]`` ``π̂(S(x)|x)`` of the MLE for ``mask: [X, Y]``."""
-        k = self.mle_index(prompts, responses)
-        rows = self.log_probs[jnp.arange(self.num_prompts), k]  # [X, Y]
-        return jnp.exp(jax.scipy.special.logsumexp(jnp.where(mask, rows, -jnp.inf), axis=-1))
-
-
 @functools.partial(jax.jit, static_argnames=("max_n", "algorithm"))
 def _errors(keys, log_rows, fit_rows, idx, valid, mu, d, M, n, max_n, N, stop_level, algorithm):
     X = idx.shape[0]
     Y = log_rows.shape[1]
     if algorithm == "sft":  # the family's class closed under BoN_N (fit_rows): Assumption 4.1 holds
-        model_class = _SelectedMassClass(log_probs=fit_rows[idx], valid=valid)
+        model_class = classes.ProductClass(log_probs=fit_rows[idx], valid=valid)
     else:  # no closure of the adaptive law is implemented: all conditionals (improper)
         model_class = classes.TabularClass(X, Y)
 
