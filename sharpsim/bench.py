@@ -252,16 +252,18 @@ def bench_memory(*, quick: bool = False, seed: int = 0, baseline: bool | None = 
     ``sft_sharpening(key, problem, TabularClass(), n=n, N=N)`` with every ``(n, N)`` distinct
     (1000 calls; 60 with ``quick``), on a member of the App H family (|X| = 9, |Y| = 42), then
     ``adaptive_sft_sharpening`` with every ``(n, stop_level)`` distinct, ``best_of_n``, and
-    ``rlhf_sharpening(..., TabularClass(), n=n, beta=β)`` with every ``(n, β)`` distinct. Reports
+    ``rlhf_sharpening(..., TabularClass(), n=n, beta=β)`` with every ``(n, β)`` distinct, and
+    ``xpo`` with every ``(T, α)`` distinct (T <= 256; 32 with ``quick``) on
+    ``hidden_direction(3, 8)``. Reports
     the resident-memory growth and the XLA compilations of each loop against the number of
-    power-of-two buckets of ``n`` it touched (the compile bound of the default, bucketed path;
+    power-of-two buckets of ``n`` (XPO: ``T``) it touched (the compile bound of the default, bucketed path;
     :mod:`sharpsim.algorithms._buckets`). With ``baseline`` (default: not ``quick``) it also runs
     a few calls with ``bucketed=False`` and reports their growth per distinct shape. Memory is
     noisy and depends on the platform, so it is reported, never asserted here.
 
     Args:
-      quick: 60 calls per loop and n <= 32 (2 buckets) instead of 1000 calls and n <= 1000
-        (7 buckets).
+      quick: 60 calls per loop and n, T <= 32 (2 buckets) instead of 1000 calls, n <= 1000
+        (7 buckets) and T <= 256 (5 buckets).
       seed: seed of the problem and of the calls' keys.
       baseline: whether to measure the unbucketed path too (slow: about a second per shape).
 
@@ -269,7 +271,7 @@ def bench_memory(*, quick: bool = False, seed: int = 0, baseline: bool | None = 
       A JSON-ready dict: per loop ``calls``, ``compiles``, ``buckets_touched``,
       ``compile_bound_holds`` (compiles <= buckets touched), ``rss_growth_mb`` and timings.
     """
-    from sharpsim.algorithms import adaptive_sft_sharpening, best_of_n, rlhf_sharpening
+    from sharpsim.algorithms import adaptive_sft_sharpening, best_of_n, rlhf_sharpening, xpo
     from sharpsim.algorithms._buckets import bucket
 
     baseline = (not quick) if baseline is None else baseline
@@ -281,6 +283,11 @@ def bench_memory(*, quick: bool = False, seed: int = 0, baseline: bool | None = 
     rng = np.random.default_rng(seed)
     # every (n, N) distinct: n cycles through 1..max_n in a random order, N = 1 + i (distinct)
     ns = [int(x) for x in (rng.permutation(max_n)[np.arange(calls) % max_n] + 1)]
+    # XPO: distinct (T, α), T cycling through 1..max_T rounds, on a hidden-direction instance
+    max_T = 32 if quick else 256
+    Ts = [int(x) for x in (rng.permutation(max_T)[np.arange(calls) % max_T] + 1)]
+    lin_problem, feats = problems.hidden_direction(3, 8, bias=1.0)
+    lin_class = classes.LinearSoftmaxClass(feats, 3.0)
     loops = {
         "sft": lambda i: sft_sharpening(keys[i], problem, tab, n=ns[i], N=1 + i, delta=0.1, gamma=0.5).error,
         "adaptive_sft": lambda i: adaptive_sft_sharpening(keys[i], problem, tab, n=ns[i],
@@ -288,7 +295,11 @@ def bench_memory(*, quick: bool = False, seed: int = 0, baseline: bool | None = 
         "best_of_n": lambda i: best_of_n(keys[i], problem, n=ns[i], N=1 + i, gamma=0.5).hit,
         "rlhf": lambda i: rlhf_sharpening(keys[i], problem, tab, n=ns[i], beta=0.5 + i / calls, delta=0.1,
                                           gamma=0.5).error,
+        "xpo": lambda i: xpo(keys[i], lin_problem, lin_class, T=Ts[i], beta=0.5, alpha=i / calls, inner_steps=5,
+                             theta_init="uniform").error,
     }
+    budgets = {name: ns for name in loops}
+    budgets["xpo"] = Ts
     rss_start = _rss_mb()
     out = {"benchmark": "memory",
            "config": {"calls": calls, "n_range": [1, max_n], "N_range": [1, calls], "quick": quick,
@@ -297,7 +308,7 @@ def bench_memory(*, quick: bool = False, seed: int = 0, baseline: bool | None = 
            "device": str(jax.devices()[0])}
     for name, run in loops.items():
         res = _memory_loop(calls, run)
-        res["buckets_touched"] = len({bucket(n) for n in ns})
+        res["buckets_touched"] = len({bucket(n) for n in budgets[name]})
         res["compile_bound_holds"] = res["compiles"] <= res["buckets_touched"]
         out[name] = res
     out["rss_growth_mb_total"] = _rss_mb() - rss_start
@@ -319,7 +330,7 @@ def _memory_report(result: dict) -> str:
     cfg = result["config"]
     lines = [f"benchmark memory: {cfg['calls']} eager calls per loop, distinct (n, N), n in {cfg['n_range']}, "
              f"on {cfg['problem']} ({result['device']})"]
-    for name in ("sft", "adaptive_sft", "best_of_n", "rlhf"):
+    for name in ("sft", "adaptive_sft", "best_of_n", "rlhf", "xpo"):
         if name not in result:
             continue
         r = result[name]

@@ -10,6 +10,8 @@ and ``reward_noise``, ``δ``, ``γ``) are traced (below
 number of distinct ``(n, N)`` on one problem therefore compiles at most once per bucket
 touched, instead of once per distinct shape and value for every operation. Results are cut
 back to the first ``n`` prompts on the host, so their shapes are the same as without buckets.
+:func:`~sharpsim.algorithms.xpo` does the same with its number of rounds ``T``: the scan runs
+``bucket(T)`` rounds, those past ``T`` inert, and ``α``, ``β``, ``δ``, ``γ`` are traced.
 """
 
 from __future__ import annotations

@@ -24,11 +24,15 @@ projected Adam from the previous iterate (warm start).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+
 import jax
 import jax.numpy as jnp
 
 from sharpsim import _validation as v
 from sharpsim import bounds, classes, oracle
+from sharpsim.algorithms._buckets import bucket, is_eager, take_first
 from sharpsim.algorithms.results import XPOResult
 from sharpsim.classes._optim import projected_adam, projected_fista
 from sharpsim.coefficients import margin
@@ -70,6 +74,11 @@ def base_projection(problem: Problem, model_class: classes.ParametricClass, *, s
     if not classes.supports(model_class, classes.ParametricClass):
         raise TypeError(f"`model_class` must be a parametric (linear-softmax) class; got {type(model_class).__name__}")
     steps = v.check_positive_int("steps", steps)
+    return _base_projection(problem, model_class, steps=steps)
+
+
+@functools.partial(jax.jit, static_argnames=("steps",))
+def _base_projection(problem: Problem, model_class, *, steps: int) -> jax.Array:  # one compilation per shape
     if isinstance(problem.base, AutoregressivePolicy):
         problem = problem.tabular()
     weights = problem.prompt_probs[:, None] * problem.probs
@@ -104,6 +113,8 @@ def xpo(
     anchor: str = "base",
     delta: float = 0.1,
     gamma: float = 0.0,
+    max_T: int | None = None,
+    bucketed: bool = True,
 ) -> XPOResult:
     """XPO (Alg 1) with a linear-softmax class (Def J.3) or the multi-layer autoregressive one (Eq 11).
 
@@ -132,6 +143,17 @@ def xpo(
         unchanged.
       inner_steps, learning_rate: projected Adam's steps per iteration (warm-started) and rate.
       delta, gamma: the level of the reported exact ``error``.
+      max_T: static capacity for a traced ``T`` (under ``jit``/``vmap``): the scan runs
+        ``max_T`` rounds and rounds ``t >= T`` change nothing (no data, no fit); ``thetas`` and
+        ``objectives`` then have ``max_T + 1`` rows, those after row ``T`` repeating the last
+        iterate, never selected. The round keys are a prefix-consistent split, so the first
+        ``T + 1`` iterates are those of the run with ``T`` rounds.
+      bucketed: on an eager call (no argument traced) without ``max_T``, run one jitted function
+        per shape bucket: ``T`` padded to the next power of two (at least 16) as with ``max_T``,
+        ``α``, ``β``, ``δ``, ``γ`` traced, and ``thetas``/``objectives`` cut back to ``T + 1``
+        rows on the host; a loop over many ``T`` (and levels) compiles once per bucket
+        (:mod:`sharpsim.algorithms._buckets`). Same draws as the plain path; floats agree to
+        rounding (sums run over the padded data). ``False``: the plain path.
 
     Returns:
       An :class:`XPOResult`.
@@ -140,9 +162,16 @@ def xpo(
       TypeError: if ``model_class`` is not a linear-softmax class, or an autoregressive class is
         paired with a tabular base.
       ValueError: on bad ``T``, ``batch``, ``beta``, ``alpha``, ``select``, ``anchor``,
-        ``heldout_samples`` or ``theta_init``, or a class not defined on ``problem``.
+        ``heldout_samples``, ``theta_init`` or ``max_T``, or a class not defined on ``problem``.
     """
-    T = v.check_positive_int("T", T)
+    if max_T is None:
+        T = v.check_positive_int("T", T)
+    else:
+        max_T = v.check_positive_int("max_T", max_T)
+        if v.is_concrete(T):
+            T = v.check_positive_int("T", T)
+            if T > max_T:
+                raise ValueError(f"`T` must be <= `max_T` = {max_T}; got {T}")
     if beta is None:
         if not v.is_concrete(problem):
             raise ValueError("`beta` = None (Thm J.2's β) needs a concrete problem to measure its margin; "
@@ -171,10 +200,9 @@ def xpo(
         if not isinstance(problem.base, AutoregressivePolicy):
             raise TypeError("an AutoregressiveLinearSoftmaxClass needs a problem whose base is an AutoregressivePolicy")
         problem = problem.tabular()
-    param_shape, project = model_class.param_shape, model_class.project
+    param_shape = model_class.param_shape
     classes.bind(model_class, problem)
     feats = model_class.features
-    cap = T * batch
     if isinstance(theta_init, str):
         if theta_init == "base":
             theta0 = base_projection(problem, model_class)
@@ -188,6 +216,35 @@ def xpo(
         theta0 = jnp.asarray(theta_init, feats.dtype)
         if theta0.shape != param_shape:
             raise ValueError(f"`theta_init` must have shape {param_shape}; got {theta0.shape}")
+    if bucketed and max_T is None and is_eager(key, problem, model_class, beta, alpha, delta, gamma, theta0):
+        out = _xpo_in_bucket(key, problem, output_problem, model_class, theta0, int(T), float(beta), float(alpha),
+                             float(delta), float(gamma), size=bucket(T), batch=batch, inner_steps=inner_steps,
+                             learning_rate=learning_rate, fresh_data_only=fresh_data_only, select=select,
+                             heldout_samples=heldout_samples, anchor=anchor)
+        return dataclasses.replace(out, thetas=take_first(out.thetas, T + 1),
+                                   objectives=take_first(out.objectives, T + 1))
+    return _xpo_rounds(key, problem, output_problem, model_class, theta0, T, beta, alpha, delta, gamma,
+                       size=T if max_T is None else max_T, batch=batch, inner_steps=inner_steps,
+                       learning_rate=learning_rate, fresh_data_only=fresh_data_only, select=select,
+                       heldout_samples=heldout_samples, anchor=anchor)
+
+
+_STATIC = ("size", "batch", "inner_steps", "learning_rate", "fresh_data_only", "select", "heldout_samples", "anchor")
+
+
+@functools.partial(jax.jit, static_argnames=_STATIC)
+def _xpo_in_bucket(key, problem, output_problem, model_class, theta0, T, beta, alpha, delta, gamma, **static):
+    return _xpo_rounds(key, problem, output_problem, model_class, theta0, T, beta, alpha, delta, gamma, **static)
+
+
+def _xpo_rounds(key, problem, output_problem, model_class, theta0, T, beta, alpha, delta, gamma, *, size, batch,
+                inner_steps, learning_rate, fresh_data_only, select, heldout_samples, anchor):
+    """Alg 1's ``size`` rounds (static), of which the first ``T`` (possibly traced) act."""
+    masked = not (v.is_concrete(T) and int(T) == size)  # the plain path keeps its unmasked graph
+    project = model_class.project
+    feats = model_class.features
+    cap = size * batch
+
     def loss(theta, data):
         x, y, z, ly, lz, ay, az, w = data  # a*: log-probs of the anchor (π_base, or π_t for REBEL)
         lp = model_class.log_probs(theta)
@@ -217,31 +274,41 @@ def xpo(
             ay, az = ly, lz
         idx = t * batch + jnp.arange(batch)
         xs, ys, zs, lys, lzs, ays, azs, ws = data
+        if not masked:
+            if fresh_data_only:
+                ws = jnp.zeros_like(ws)
+            data = (xs.at[idx].set(x), ys.at[idx].set(y), zs.at[idx].set(z), lys.at[idx].set(ly),
+                    lzs.at[idx].set(lz), ays.at[idx].set(ay), azs.at[idx].set(az), ws.at[idx].set(1.0))
+            theta = fit(theta, data)
+            return (theta, data), theta
+        active = t < T
         if fresh_data_only:
-            ws = jnp.zeros_like(ws)
+            ws = jnp.where(active, jnp.zeros_like(ws), ws)
         data = (xs.at[idx].set(x), ys.at[idx].set(y), zs.at[idx].set(z), lys.at[idx].set(ly),
-                lzs.at[idx].set(lz), ays.at[idx].set(ay), azs.at[idx].set(az), ws.at[idx].set(1.0))
-        theta = fit(theta, data)
+                lzs.at[idx].set(lz), ays.at[idx].set(ay), azs.at[idx].set(az),
+                ws.at[idx].set(jnp.where(active, 1.0, 0.0)))
+        theta = jax.lax.cond(active, fit, lambda th, _: th, theta, data)  # rounds t >= T change nothing
         return (theta, data), theta
 
     empty = (jnp.zeros(cap, jnp.int64), jnp.zeros(cap, jnp.int64), jnp.zeros(cap, jnp.int64),
              *(jnp.zeros(cap, feats.dtype) for _ in range(5)))
     k_run, k_heldout = jax.random.split(key)
-    keys = jax.random.split(k_run, T)
-    (_, _), thetas = jax.lax.scan(iteration, (theta0, empty), (jnp.arange(T), keys))
+    keys = jax.random.split(k_run, size)  # prefix-consistent: the first T are split(k_run, T)
+    (_, _), thetas = jax.lax.scan(iteration, (theta0, empty), (jnp.arange(size), keys))
     thetas = jnp.concatenate([theta0[None], thetas], axis=0)
     objectives = jax.vmap(lambda th: kl_objective_of_table(problem, model_class.log_probs(th), beta))(thetas)
+    valid = jnp.arange(size + 1) <= T  # the iterates π^(1..T+1)
     queries = 2 * T * batch
     if select == "best":
-        selected = jnp.argmax(objectives)
+        selected = jnp.argmax(jnp.where(valid, objectives, -jnp.inf))
     elif select == "last":
         selected = jnp.asarray(T)
     else:
         estimates = jax.vmap(lambda th, k: heldout_objective(k, problem, model_class, th, beta, heldout_samples))(
-            thetas, jax.random.split(k_heldout, T + 1)
+            thetas, jax.random.split(k_heldout, size + 1)
         )
-        selected = jnp.argmax(estimates)
-        queries += (T + 1) * heldout_samples
+        selected = jnp.argmax(jnp.where(valid, estimates, -jnp.inf))
+        queries = queries + (T + 1) * heldout_samples
     policy = model_class.policy(thetas[selected])
     err = sharpening_error(output_problem, policy, delta=delta, gamma=gamma)
     return XPOResult(policy, jnp.asarray(queries), jnp.asarray(err), thetas, objectives, selected)

@@ -2,7 +2,8 @@
 
 An eager call of ``sft_sharpening`` / ``adaptive_sft_sharpening`` / ``best_of_n`` /
 ``rlhf_sharpening`` pads ``n`` to a
-power-of-two bucket (masked, as with ``max_n``) and traces ``N``; these tests check that the result
+power-of-two bucket (masked, as with ``max_n``) and traces ``N``; one of ``xpo`` pads ``T`` the
+same way (``max_T``: rounds past ``T`` are inert); these tests check that the result
 is identical to the unbucketed call with the same key, and that a loop over many distinct
 ``(n, N)`` compiles at most once per bucket touched. Memory is measured by the benchmark
 (``sharpsim bench memory``), not asserted here. No test here is statistical.
@@ -16,7 +17,7 @@ import pytest
 
 import sharpsim as ss
 from sharpsim import bench, classes, problems
-from sharpsim.algorithms import adaptive_sft_sharpening, best_of_n, rlhf_sharpening, sft_sharpening
+from sharpsim.algorithms import adaptive_sft_sharpening, best_of_n, rlhf_sharpening, sft_sharpening, xpo
 from sharpsim.algorithms._buckets import MIN_BUCKET, bucket
 
 BASE = np.array([[0.5, 0.3, 0.2, 0.0], [0.1, 0.2, 0.3, 0.4], [0.35, 0.35, 0.2, 0.1]])
@@ -131,11 +132,60 @@ def test_bucketed_path_validates_like_the_eager_one(pr):
 
 def test_memory_benchmark_quick_compile_bound():
     # 60 eager calls per loop with distinct (n, N) (sft, best_of_n), (n, stop_level) (adaptive) or
-    # (n, beta) (rlhf),
-    # n in 1..32 (buckets 16, 32) on one App H problem: at most one compilation per bucket
+    # (n, beta) (rlhf) or (T, alpha) (xpo),
+    # n, T in 1..32 (buckets 16, 32) on one App H problem: at most one compilation per bucket
     result = bench.bench_memory(quick=True, baseline=False)
     assert result["config"]["calls"] == 60
-    for name in ("sft", "adaptive_sft", "best_of_n", "rlhf"):
+    for name in ("sft", "adaptive_sft", "best_of_n", "rlhf", "xpo"):
         assert result[name]["buckets_touched"] == 2
         assert result[name]["compile_bound_holds"], result[name]
     assert "benchmark memory" in bench.report(result)
+
+
+@pytest.fixture(scope="module")
+def lin():
+    problem, feats = problems.hidden_direction(3, 8, bias=1.0)
+    return problem, classes.LinearSoftmaxClass(feats, 3.0)
+
+
+@pytest.mark.parametrize("T, select, kw", [(3, "best", {}), (5, "heldout", {"fresh_data_only": True, "batch": 2}),
+                                         (4, "last", {"anchor": "iterate"})])
+def test_bucketed_xpo_equals_unbucketed(lin, T, select, kw):
+    """``T`` padded to its bucket (16) with rounds ``t >= T`` inert: the same draws, iterates and
+    selection as the plain ``T``-round run (floats to rounding: the sums run over padded data)."""
+    problem, cls = lin
+    a = xpo(jax.random.key(T), problem, cls, T=T, beta=0.5, alpha=0.1, inner_steps=10, select=select,
+            heldout_samples=8, **kw)
+    b = xpo(jax.random.key(T), problem, cls, T=T, beta=0.5, alpha=0.1, inner_steps=10, select=select,
+            heldout_samples=8, bucketed=False, **kw)
+    assert np.asarray(a.thetas).shape == (T + 1, 3) and np.asarray(a.objectives).shape == (T + 1,)
+    assert int(a.selected) == int(b.selected) and int(a.num_queries) == int(b.num_queries)
+    assert_close(a, b, rtol=1e-9)
+
+
+def test_xpo_max_T_under_jit_is_the_shorter_run(lin):
+    problem, cls = lin
+    key = jax.random.key(3)
+    r = jax.jit(lambda T: xpo(key, problem, cls, T=T, beta=0.5, alpha=0.1, inner_steps=10, max_T=8,
+                              select="last"))(3)
+    plain = xpo(key, problem, cls, T=3, beta=0.5, alpha=0.1, inner_steps=10, select="last", bucketed=False)
+    assert np.asarray(r.thetas).shape == (9, 3) and int(r.selected) == 3 and int(r.num_queries) == 6
+    np.testing.assert_allclose(np.asarray(r.thetas)[:4], np.asarray(plain.thetas), rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(np.asarray(r.thetas)[4:], np.asarray(r.thetas)[3:4].repeat(5, 0))  # inert rounds
+    with pytest.raises(ValueError, match=r"`T` must be <= `max_T` = 2; got 3"):
+        xpo(key, problem, cls, T=3, beta=0.5, alpha=0.1, max_T=2)
+
+
+def test_an_xpo_loop_over_many_T_compiles_once_per_bucket(lin):
+    from sharpsim.algorithms._buckets import compile_count
+
+    problem, cls = lin
+    Ts = [1, 7, 2, 16, 9, 17, 30, 12, 25]  # buckets 16 and 32
+    xpo(jax.random.key(0), problem, cls, T=20, beta=0.4, alpha=0.0, inner_steps=3, theta_init="uniform")  # warm
+    xpo(jax.random.key(0), problem, cls, T=3, beta=0.4, alpha=0.0, inner_steps=3, theta_init="uniform")
+    before = compile_count()
+    for i, T in enumerate(Ts):
+        r = xpo(jax.random.key(i), problem, cls, T=T, beta=0.4 + i / 100, alpha=i / 50, inner_steps=3,
+                theta_init="uniform")
+        assert np.asarray(r.thetas).shape == (T + 1, 3)
+    assert compile_count() - before == 0
