@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="print each figure's fitted rate (theory, measured, both intervals, verdict) from the "
                      "CSVs in --out, computing nothing else")
     fig.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    fig.add_argument("--jobs", type=int, default=None, metavar="K",
+                     help="figures computed at once, one process each (default: the number of CPUs; 1: in "
+                     "this process, with progress bars)")
 
     bench = sub.add_parser(
         "bench",
@@ -135,7 +138,8 @@ def _figures(args) -> int:
         for r in [figures.RATE_COLUMNS, *table]:
             print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
         return 0
-    figures.generate(args.only, out=args.out, mode=mode, progress=not args.no_progress)
+    jobs = figures.default_jobs() if args.jobs is None else args.jobs
+    figures.generate(args.only, out=args.out, mode=mode, progress=not args.no_progress, jobs=jobs)
     return 0
 
 

@@ -9,7 +9,10 @@ CSVs in ``out``, so the table of fitted rates always matches the committed rows.
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
+import multiprocessing
+import os
 import time
 import types
 from collections.abc import Callable
@@ -32,7 +35,7 @@ from sharpsim.experiments import (
 )
 from sharpsim.experiments.protocol import MODES, check_figure
 
-__all__ = ["FIGURES", "MODES", "check", "generate", "rates_markdown"]
+__all__ = ["FIGURES", "MODES", "check", "default_jobs", "generate", "rates_markdown"]
 
 #: The registered figure modules by name, in the order :func:`generate` runs them.
 FIGURES: dict[str, types.ModuleType] = {
@@ -59,6 +62,7 @@ def generate(
     mode: str = "quick",
     progress: bool = True,
     log: Callable[[str], None] = print,
+    jobs: int = 1,
 ) -> list[Path]:
     """Runs (or resumes) and draws the named figures.
 
@@ -70,55 +74,82 @@ def generate(
         ``"full"``).
       progress: show a progress bar per sweep.
       log: called with one summary line per figure.
+      jobs: figures computed at once, each in its own process (``1``: in this process, one after
+        another). Every figure writes only its own files, so the rows, the resume and the
+        never-overwrite guarantees are those of ``jobs=1``; the progress bars are hidden when
+        ``jobs > 1`` (one summary line per figure as it finishes).
 
     Returns:
       The files written: per figure its PNG, PDF, CSV and manifest (``<out>/RATES.md``, rewritten
       from every figure's CSV in ``out`` by :func:`check`, is not listed).
 
     Raises:
-      ValueError: on an unknown figure name or mode, or (from the runner) when a CSV in ``out``
-        holds columns other than the sweep's.
+      ValueError: on an unknown figure name or mode, a ``jobs`` below 1, or (from the runner)
+        when a CSV in ``out`` holds columns other than the sweep's.
     """
     if mode not in MODES:
         raise ValueError(f"`mode` must be one of {MODES}; got {mode!r}")
-    names = list(FIGURES) if not names else names
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"`jobs` must be an integer >= 1; got {jobs!r}")
+    names = list(FIGURES) if not names else list(dict.fromkeys(names))  # each figure once
     unknown = [n for n in names if n not in FIGURES]
     if unknown:
         raise ValueError(f"unknown figure(s) {unknown}; available: {sorted(FIGURES)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for name in names:
-        module = FIGURES[name]
-        config = module.CONFIGS[mode]
-        start = time.perf_counter()
-        rows = _runner.run_sweep(
-            module.cells(config),
-            functools.partial(module.run_cell, config),
-            out / f"{name}.csv",
-            config=config,
-            progress=progress,
-            desc=name,
-        )
-        fig = module.draw(rows, config)
-        files = [out / f"{name}.png", out / f"{name}.pdf"]
-        fig.savefig(files[0], dpi=150)
-        fig.savefig(files[1])
-        plt.close(fig)
-        files.append(out / f"{name}.csv")
-        manifest = out / f"{name}.manifest.json"
-        _runner.write_manifest(
-            manifest,
-            name=name,
-            mode=mode,
-            config=config,
-            files=[f.name for f in files],
-            seconds=time.perf_counter() - start,
-        )
-        written += [*files, manifest]
-        log(f"{name}: {len(rows)} rows, {time.perf_counter() - start:.1f}s -> {out}/{name}.png")
+    if jobs == 1 or len(names) == 1:
+        for name in names:
+            files, line = _generate_one(name, out, mode, progress)
+            written += files
+            log(line)
+    else:
+        # spawn, not fork: a forked child of a process running XLA's threads may deadlock
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(names)), mp_context=ctx) as pool:
+            futures = {pool.submit(_generate_one, name, out, mode, False): name for name in names}
+            done = {}
+            for future in concurrent.futures.as_completed(futures):
+                files, line = future.result()
+                done[futures[future]] = files
+                log(line)
+        written = [f for name in names for f in done[name]]
     (out / "RATES.md").write_text(rates_markdown(check(out=out, mode=mode), mode=mode))
     return written
+
+
+def _generate_one(name: str, out: Path, mode: str, progress: bool) -> tuple[list[Path], str]:
+    """One figure's sweep, drawing and manifest; returns the files written and the summary line."""
+    module = FIGURES[name]
+    config = module.CONFIGS[mode]
+    start = time.perf_counter()
+    rows = _runner.run_sweep(
+        module.cells(config),
+        functools.partial(module.run_cell, config),
+        out / f"{name}.csv",
+        config=config,
+        progress=progress,
+        desc=name,
+    )
+    fig = module.draw(rows, config)
+    files = [out / f"{name}.png", out / f"{name}.pdf"]
+    fig.savefig(files[0], dpi=150)
+    fig.savefig(files[1])
+    plt.close(fig)
+    files.append(out / f"{name}.csv")
+    manifest = out / f"{name}.manifest.json"
+    seconds = time.perf_counter() - start
+    _runner.write_manifest(manifest, name=name, mode=mode, config=config, files=[f.name for f in files],
+                           seconds=seconds)
+    return [*files, manifest], f"{name}: {len(rows)} rows, {seconds:.1f}s -> {out}/{name}.png"
+
+
+def default_jobs() -> int:
+    """The CPUs this process may run on (``os.sched_getaffinity``; ``os.cpu_count()`` elsewhere)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 #: The header of the rates table (:func:`check`, :func:`rates_markdown`).

@@ -92,6 +92,23 @@ class BonSampler:
         j = start + jnp.minimum(jnp.floor(w * size).astype(start.dtype), size - 1)
         return self.order.reshape(-1)[base + j]
 
+    def take(self, rows) -> BonSampler:
+        """The sampler of a problem whose prompt ``x`` has the conditional of prompt ``rows[x]`` here.
+
+        A family whose members share a few conditionals (e.g. App H's ``P_0..P_M``) builds the
+        level structure once for those and gathers each member's rows: the same sampler, to the
+        bit, as :func:`bon_sampler` of the member (the structure is computed row by row), at the
+        cost of a gather instead of a sort per row.
+
+        Args:
+          rows: ``[X']`` integer row indices into this sampler's prompts.
+
+        Returns:
+          A :class:`BonSampler` with ``X'`` prompts.
+        """
+        rows = jnp.asarray(rows)
+        return BonSampler(self.order[rows], self.log_cdf[rows], self.start[rows], self.size[rows])
+
 
 def bon_sampler(problem: Problem, *, rtol: float = _config.TIE_RTOL) -> BonSampler:
     """Precomputes :class:`BonSampler` for ``problem`` (O(|X| |Y| log |Y|) once)."""

@@ -292,11 +292,8 @@ def sample_best_of_n(
     N_i = jnp.asarray(N)[prompts] if per_prompt else N
     if sampler is None:
         sampler = bon_sampler(problem, rtol=rtol)
-    elif v.is_concrete(sampler) and tuple(sampler.order.shape) != (problem.num_prompts, problem.num_responses):
-        raise ValueError(
-            f"`sampler` has shape {tuple(sampler.order.shape)} but the problem has "
-            f"[num_prompts, num_responses] = {[problem.num_prompts, problem.num_responses]}"
-        )
+    else:
+        _check_sampler_shape(sampler, problem)
     index = sampler.sample(k_y, prompts, N_i)
     responses = index
     if isinstance(problem.base, AutoregressivePolicy):
@@ -305,6 +302,14 @@ def sample_best_of_n(
     m = jnp.sum(N_i) if per_prompt else jnp.asarray(N) * n
     out = BonBatch(prompts, responses, log_probs, jnp.asarray(m).astype(_int()))
     return _mask_inactive(out, num_active, N_i)
+
+
+def _check_sampler_shape(sampler, problem: Problem) -> None:
+    if tuple(sampler.order.shape) != (problem.num_prompts, problem.num_responses):  # shapes are static
+        raise ValueError(
+            f"`sampler` has shape {tuple(sampler.order.shape)} but the problem has "
+            f"[num_prompts, num_responses] = {[problem.num_prompts, problem.num_responses]}"
+        )
 
 
 def _active(n: int, num_active):
@@ -423,6 +428,7 @@ def adaptive_best_exact(
     stop_level,
     rtol: float = _config.TIE_RTOL,
     num_active=None,
+    sampler=None,
 ) -> AdaptiveBestBatch:
     """App D's adaptive rule ``N_μ = inf{k : k · max_{j<=k} π_base(y_j|x) >= μ}``, drawn exactly
     by jumping from record to record instead of drawing every response.
@@ -433,13 +439,19 @@ def adaptive_best_exact(
     ``P(level above v)`` and the new record is drawn from ``π_base`` restricted above ``v``.
     This has the law of the literal procedure (:func:`adaptive_best` with the same rule) and
     charges the same ``Σ_i N_i``, at a cost of O(#records · log |Y|) per prompt instead of
-    O(N_μ). ``num_active`` works as in :func:`sample_best_of_n` (masked prompts draw nothing).
+    O(N_μ). ``num_active`` works as in :func:`sample_best_of_n` (masked prompts draw nothing);
+    ``sampler``, a precomputed ``bon_sampler(problem, rtol=rtol)``, supplies the sort order and
+    level starts instead of re-sorting ``π_base``.
     """
     _check_shape_args(n=n)
     if v.is_concrete(stop_level):
         v.check_positive("stop_level", stop_level)
     base = as_tabular_base(problem)
-    order, _, _, start, _ = _levels(base.log_probs, rtol)
+    if sampler is None:
+        order, _, _, start, _ = _levels(base.log_probs, rtol)
+    else:
+        _check_sampler_shape(sampler, problem)
+        order, start = sampler.order, sampler.start
     Y = base.log_probs.shape[1]
     lps = jnp.take_along_axis(base.log_probs, order, axis=-1).reshape(-1)  # sorted, flat
     cum = jnp.cumsum(jnp.exp(jnp.take_along_axis(base.log_probs, order, axis=-1)), axis=-1).reshape(-1)

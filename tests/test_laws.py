@@ -18,7 +18,7 @@ import pytest
 from _stats import chi_square_pvalue
 
 import sharpsim as ss
-from sharpsim import problems
+from sharpsim import classes, problems
 
 getcontext().prec = 50
 ALPHA = 1e-6  # false-failure probability of each chi-square test
@@ -196,6 +196,27 @@ def test_bon_sampler_same_key_same_picks(rows):
     a = s.sample(jax.random.key(1), jnp.arange(4), 5)
     b = s.sample(jax.random.key(1), jnp.arange(4), 5)
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_bon_sampler_take_is_the_sampler_of_the_gathered_rows(rows):
+    # row-by-row structure: the gathered sampler equals, to the bit, the sampler built from scratch
+    # for the problem whose prompts repeat and permute the rows; and so do an SFT and an adaptive
+    # run handed it
+    from sharpsim.algorithms import adaptive_sft_sharpening, sft_sharpening
+
+    take = np.array([3, 0, 3, 2, 1, 1])
+    member = problems.from_probs(np.asarray(ROWS)[take])
+    got, want = ss.bon_sampler(rows).take(take), ss.bon_sampler(member)
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    tab = classes.TabularClass()
+    for run in (lambda **kw: sft_sharpening(jax.random.key(2), member, tab, n=40, N=3, **kw),
+                lambda **kw: adaptive_sft_sharpening(jax.random.key(2), member, tab, n=40, stop_level=2.0, **kw)):
+        a, b = run(sampler=got), run()
+        np.testing.assert_array_equal(np.asarray(a.responses), np.asarray(b.responses))
+        np.testing.assert_array_equal(np.asarray(a.num_draws), np.asarray(b.num_draws))
+    with pytest.raises(ValueError, match=r"`sampler` has shape \(4, 5\) but the problem has"):
+        adaptive_sft_sharpening(jax.random.key(2), member, tab, n=4, stop_level=2.0, sampler=ss.bon_sampler(rows))
 
 
 # ======================================================================= π*_β

@@ -162,6 +162,7 @@ def adaptive_sft_sharpening(
     max_n: int | None = None,
     return_policy: bool = True,
     bucketed: bool = True,
+    sampler=None,
 ) -> AdaptiveSFTResult:
     """Adaptive SFT-Sharpening (App D): per prompt, sample until ``N_μ(x)``, keep the best, MLE.
 
@@ -191,6 +192,8 @@ def adaptive_sft_sharpening(
       max_n: optional static capacity (exact method), as in :func:`sft_sharpening`.
       return_policy: ``False`` skips building the fitted table.
       bucketed: see above.
+      sampler: a precomputed ``sharpsim.bon_sampler(problem)`` (exact method): its sort order
+        and level starts are reused instead of re-sorting ``π_base``.
 
     Returns:
       An :class:`AdaptiveSFTResult`.
@@ -206,11 +209,12 @@ def adaptive_sft_sharpening(
     if method not in ("exact", "literal"):
         raise ValueError(f"`method` must be 'exact' or 'literal'; got {method!r}")
     if method == "exact" and bucketed and max_n is None and is_eager(key, problem, model_class, stop_level,
-                                                                     delta, gamma):
-        return _adaptive_bucketed(key, problem, model_class, n, stop_level, delta, gamma, return_policy)
+                                                                     delta, gamma, sampler):
+        return _adaptive_bucketed(key, problem, model_class, n, stop_level, delta, gamma, return_policy, sampler)
     if method == "exact":
         size, active = (n, None) if max_n is None else (max_n, n)
-        batch = oracle.adaptive_best_exact(key, problem, size, stop_level=stop_level, num_active=active)
+        batch = oracle.adaptive_best_exact(key, problem, size, stop_level=stop_level, num_active=active,
+                                           sampler=sampler)
     elif max_n is not None:
         raise ValueError("`max_n` is supported with method='exact' only")
     elif method == "literal":
@@ -237,9 +241,10 @@ def _sft_literal_in_bucket(key, problem, model_class, n, delta, gamma, *, size, 
 
 
 @functools.partial(jax.jit, static_argnames=("size", "return_policy"))
-def _adaptive_in_bucket(key, problem, model_class, n, stop_level, delta, gamma, *, size, return_policy):
+def _adaptive_in_bucket(key, problem, model_class, n, stop_level, delta, gamma, sampler, *, size, return_policy):
     return adaptive_sft_sharpening(key, problem, model_class, n=n, stop_level=stop_level, delta=delta,
-                                   gamma=gamma, max_n=size, return_policy=return_policy, bucketed=False)
+                                   gamma=gamma, max_n=size, return_policy=return_policy, bucketed=False,
+                                   sampler=sampler)
 
 
 def _cut(result, n: int):
@@ -270,9 +275,9 @@ def _sft_bucketed(key, problem, model_class, n, N, delta, gamma, method, return_
     return _cut(out, n)
 
 
-def _adaptive_bucketed(key, problem, model_class, n, stop_level, delta, gamma, return_policy):
-    out = _adaptive_in_bucket(key, problem, model_class, int(n), float(stop_level), delta, gamma, size=bucket(n),
-                              return_policy=return_policy)
+def _adaptive_bucketed(key, problem, model_class, n, stop_level, delta, gamma, return_policy, sampler):
+    out = _adaptive_in_bucket(key, problem, model_class, int(n), float(stop_level), delta, gamma, sampler,
+                              size=bucket(n), return_policy=return_policy)
     return _cut(out, n)
 
 

@@ -93,7 +93,7 @@ class Config:
 CONFIGS_EPS = {
     "testing": Config(epsilons=(0.04, 0.02), ds=(4,), seeds=16, n_range=(2, 256), N_range=(1, 256),
                       N_per_octave=2, n_per_octave=2),
-    "quick": Config(N_per_octave=2),
+    "quick": Config(),
     "full": Config(epsilons=(0.05, 0.04, 0.03, 0.02, 0.014, 0.01, 0.007, 0.005, 0.0035), seeds=400,
                    n_range=(8, 16384), N_range=(1, 4096)),
 }
@@ -101,7 +101,7 @@ CONFIGS_EPS = {
 CONFIGS_SIZE = {
     "testing": Config(epsilons=(0.04,), ds=(2, 8), algorithms=("sft",), seeds=16, n_range=(2, 256),
                       N_range=(1, 256), N_per_octave=2, n_per_octave=2),
-    "quick": Config(epsilons=(0.02,), ds=(4, 8, 16, 32, 64), algorithms=("sft",), N_per_octave=2),
+    "quick": Config(epsilons=(0.02,), ds=(4, 8, 16, 32, 64), algorithms=("sft",)),
     "full": Config(epsilons=(0.02,), ds=(2, 4, 8, 16, 32, 64, 128, 256), algorithms=("sft",), seeds=400,
                    n_range=(8, 16384)),
 }
@@ -256,18 +256,26 @@ def _errors(keys, log_rows, fit_rows, idx, valid, mu, d, M, n, max_n, N, stop_le
     else:  # no closure of the adaptive law is implemented: all conditionals (improper)
         model_class = classes.TabularClass(X, Y)
 
+    R = log_rows.shape[0]
+    # the level structure of the family's conditionals, built once; each member gathers its rows
+    # (bitwise the sampler of the member: it is computed row by row)
+    row_sampler = ss.bon_sampler(problems.Problem(TabularPolicy(log_rows), jnp.full(R, 1.0 / R)))
+
     def one(key):
         k_member, k_run = jax.random.split(key)
         hidden = jax.random.randint(k_member, (X - 1,), 0, M)  # candidate j_i - 1
         hidden = jnp.where(jnp.arange(1, X) <= d, hidden, 0)  # padded prompts: candidate 0
         member = jnp.concatenate([jnp.zeros((1,), hidden.dtype), hidden])
-        problem = problems.Problem(TabularPolicy(log_rows[idx[jnp.arange(X), member]]), mu)
+        rows = idx[jnp.arange(X), member]
+        problem = problems.Problem(TabularPolicy(log_rows[rows]), mu)
+        sampler = row_sampler.take(rows)
         if algorithm == "sft":
             r = sft_sharpening(k_run, problem, model_class, n=n, N=N, delta=DELTA, gamma=GAMMA, max_n=max_n,
-                               return_policy=False)
+                               return_policy=False, sampler=sampler)
         else:
             r = adaptive_sft_sharpening(k_run, problem, model_class, n=n, stop_level=stop_level,
-                                        delta=DELTA, gamma=GAMMA, max_n=max_n, return_policy=False)
+                                        delta=DELTA, gamma=GAMMA, max_n=max_n, return_policy=False,
+                                        sampler=sampler)
         return r.error, r.num_queries
 
     return jax.vmap(one)(keys)

@@ -222,9 +222,8 @@ def run_cell(config: Config, cell: dict) -> list[dict]:
     alg = cell["algorithm"]
     if alg == "rlhf":
         keys = jax.random.split(jax.random.key(config.seed + 1), config.seeds)  # CRN across budgets
-        run = jax.jit(jax.vmap(lambda k: _pack(rlhf_sharpening(k, problem, cls, n=b, beta=config.beta,
-                                                                delta=config.delta))))
-        return _rows(config, problem, *run(keys))
+        err, q = rlhf_errors(keys, problem, cls, b, config.beta, config.delta, max_n=max(config.rlhf_budgets))
+        return _rows(config, problem, err, q)
     if alg not in ("xpo", "online", "xpo_best"):
         raise ValueError(f"unknown algorithm {alg!r}; expected 'rlhf', 'xpo', 'xpo_best' or 'online'")
     grid, err, err_best = _xpo_sweep(config, int(cell["size"]), "online" if alg == "online" else "xpo")
@@ -302,8 +301,29 @@ def _xpo_prefix_errors(keys, problem, theta_init, alpha, beta, grid, *, cls, T_m
     return jax.vmap(one)(keys)
 
 
-def _pack(result):
-    return result.error, result.num_queries
+@functools.partial(jax.jit, static_argnames=("max_n",))
+def rlhf_errors(keys, problem, cls, n, beta, delta, *, max_n):
+    """Offline RLHF-Sharpening (Eq 8) on ``n`` pairs per key: ``(error [S], queries [S])``.
+
+    ``n`` (``<= max_n``), β and δ are traced, so a figure compiles this once per instance shape
+    instead of once per budget (``rlhf_sharpening(max_n=...)``: the oracle draws ``max_n`` pairs and
+    reveals the first ``n``, the same pairs as a run on ``n``; the fit equals that run's up to
+    rounding in the padded regression).
+
+    Args:
+      keys: ``[S]`` PRNG keys.
+      problem, cls: the instance and its class (traced).
+      n, beta, delta: pairs, KL weight and the error's level.
+      max_n: the static capacity.
+
+    Returns:
+      The exact ``err_δ`` and the queries charged (``2n``) per key.
+    """
+    def one(k):
+        r = rlhf_sharpening(k, problem, cls, n=n, beta=beta, delta=delta, max_n=max_n)
+        return r.error, r.num_queries
+
+    return jax.vmap(one)(keys)
 
 
 def offline_success_probability(config: Config, size: int, n: int) -> float:

@@ -5,8 +5,8 @@ Problems: ``planted_runner_up`` (|X| = 10, |Y| = 20, ``π_base(y*) = 0.25`` on e
 the requested one). RLHF-Sharpening with the tabular class (exact Eq 8 regression, components
 anchored to the revealed rewards) and Thm 4.2's ``β = γ δ ε`` (constant 1), with revealed rewards
 ``log π_base + σ ξ`` for several σ (σ = 0 is the exact self-reward, the control). Budget: the number
-of pairs n (``m = 2n``) on a fixed geometric grid, the same for every (σ, γ) (ratio ``2^{1/2}`` in
-the quick settings, ``2^{1/4}`` in the full ones). The budgets of one seed are nested: the first n
+of pairs n (``m = 2n``) on a fixed geometric grid, the same for every (σ, γ) (ratio ``2^{1/4}``).
+The budgets of one seed are nested: the first n
 pairs of one stream of pairs drawn at the largest budget (common random numbers; each prefix is
 an i.i.d. sample of n pairs, so each budget is RLHF-Sharpening run on n pairs). Theory:
 Thm 4.2's ``m ∝ γ_margin^{-2}``; its proof's last step gives ``m ∝ 1/log²(1 + γ_margin)``.
@@ -58,7 +58,7 @@ class Config:
 
     margins: tuple[float, ...] = (0.1, 0.2, 0.4, 0.8)
     noises: tuple[float, ...] = (0.0, 0.25, 0.5)
-    ns: tuple[int, ...] = _grid(0.5, 23)  # 10 ... 20480, ratio 2^(1/2)
+    ns: tuple[int, ...] = _grid(0.25, 45)  # 10 ... 20480, ratio 2^(1/4)
     num_prompts: int = 10
     num_responses: int = 20
     top_prob: float = 0.25
@@ -67,7 +67,7 @@ class Config:
     rho: float = 0.2
     seeds: int = 32
     seed: int = 0
-    version: int = 2
+    version: int = 3
 
 
 #: The sweep of each mode.

@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from sharpsim import classes, problems
-from sharpsim.algorithms import rlhf_sharpening, sft_sharpening
+from sharpsim.algorithms import sft_sharpening
 from sharpsim.coefficients import coverage
 from sharpsim.experiments import engine, exploration
 from sharpsim.experiments._plot import plot_m_star_by_algorithm
@@ -165,9 +165,8 @@ def run_cell(config: Config, cell: dict) -> list[dict]:
     if alg == "sft":
         err, q = _sft_errors(keys, problem, cls, config.sft_prompts, jnp.asarray(b), config.delta)
     elif alg == "rlhf":
-        run = jax.jit(jax.vmap(lambda k: _pack(rlhf_sharpening(k, problem, cls, n=b, beta=config.beta,
-                                                                delta=config.delta))))
-        err, q = run(keys)
+        err, q = exploration.rlhf_errors(keys, problem, cls, b, config.beta, config.delta,
+                                         max_n=max(config.rlhf_budgets))
     else:
         grid, err_all, best_all = _xpo_sweep(config, int(cell["d"]))
         i = grid.index(b)
@@ -200,10 +199,6 @@ def _sft_errors(keys, problem, cls, n, N, delta):  # N traced: one compilation p
         return r.error, r.num_queries
 
     return jax.vmap(one)(keys)
-
-
-def _pack(result):
-    return result.error, result.num_queries
 
 
 def draw(rows: list[dict], config: Config):
