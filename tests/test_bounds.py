@@ -84,9 +84,10 @@ def test_sft_error_bound_thm_4_1_prime_by_hand():
 
 
 def test_adaptive_sft_upper_bound_thm_d_1_by_hand():
-    # C̄ = 2, log(|Π|/ρ) = 2 ln 10, log(1/δ) = ln 10, δ ε = 0.01: 2 · 2 ln 10 · ln 10 / 0.01 = 400 (ln 10)^2
+    # C̄ = 2, log(|Π|/ρ) = 2 ln 10, log(2/δ) = ln 20 (the rule's μ = ln(2/δ)), δ ε = 0.01:
+    # 2 · 2 ln 10 · ln 20 / 0.01 = 400 ln 10 ln 20
     got = bounds.adaptive_sft_upper_bound(2, LN10, 0.1, delta=0.1, rho=0.1)
-    assert got == pytest.approx(400 * LN10**2, rel=1e-13)
+    assert got == pytest.approx(400 * LN10 * math.log(20), rel=1e-13)
 
 
 def test_adaptive_sft_error_bound_by_hand():
@@ -150,8 +151,8 @@ def test_upper_bounds_monotone_and_adaptive_saves_one_over_eps():
     ads = [bounds.adaptive_sft_upper_bound(3, 2.0, e, delta=0.1, rho=0.1) for e in EPS_GRID]
     assert all(a > b for a, b in itertools.pairwise(ads))
     for e, u, a in zip(EPS_GRID, ups, ads):
-        # 1/ε instead of 1/ε² (same C, log|Π|, δ, ρ); Thm D.1's bound keeps the printed log(1/δ)
-        assert a / u == pytest.approx(e * math.log(10) / math.log(20), rel=1e-12)
+        # 1/ε instead of 1/ε² (same C, log|Π|, δ, ρ, and both with the algorithms' log(2/δ))
+        assert a / u == pytest.approx(e, rel=1e-12)
     deltas = np.linspace(0.01, 0.99, 30)  # log(2/δ)/δ is decreasing on (0, 1)
     ud = [bounds.sft_upper_bound(3, 2.0, 0.1, delta=d, rho=0.1) for d in deltas]
     assert all(a > b for a, b in itertools.pairwise(ud))

@@ -29,6 +29,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from sharpsim import _validation as v
 from sharpsim import bounds, classes, oracle
@@ -206,8 +207,8 @@ def xpo(
     if isinstance(theta_init, str):
         if theta_init == "base":
             theta0 = base_projection(problem, model_class)
-        elif theta_init == "uniform":
-            theta0 = jnp.zeros(param_shape, feats.dtype)
+        elif theta_init == "uniform":  # built on the host: no eager XLA op, so no compilation per call site
+            theta0 = np.zeros(param_shape, feats.dtype)
         else:
             raise ValueError(f"`theta_init` must be 'base', 'uniform' or a parameter array; got {theta_init!r}")
     elif theta_init is None:

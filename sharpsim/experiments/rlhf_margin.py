@@ -252,7 +252,7 @@ def draw(rows: list[dict], config: Config):
     ax.set_xlabel("margin $\\gamma_{margin}$ (planted runner-up; measured margin equals it)")
     ax.set_ylabel("$m^* = 2n^*$ (queries)")
     ax.legend(fontsize=6, loc="upper right")
-    ratio = config.ns[1] / config.ns[0]
+    ratio = (config.ns[-1] / config.ns[0]) ** (1 / max(1, len(config.ns) - 1))  # mean ratio (rounded grid)
     ax.set_title(f"RLHF-Sharpening with noisy self-rewards: m* vs margin\n(|X|={config.num_prompts}, "
                  f"|Y|={config.num_responses}, $\\pi(y^*)$={config.top_prob:g}, $\\beta=\\gamma\\delta\\epsilon$, "
                  f"$\\epsilon$={config.eps:g}, $\\delta$={config.delta:g}, $\\rho$={config.rho:g}, {config.seeds} seeds, "

@@ -89,6 +89,26 @@ def test_unknown_figure_and_mode_raise(tmp_path):
         figures.generate(["nope"], out=tmp_path)
     with pytest.raises(ValueError, match="`mode`"):
         figures.generate(None, out=tmp_path, mode="slowest")
+    for jobs in (0, 1.5, True):
+        with pytest.raises(ValueError, match=r"`jobs` must be an integer >= 1"):
+            figures.generate(["bon_inference"], out=tmp_path, mode="testing", jobs=jobs)
+
+
+def test_parallel_figures_write_the_same_rows(tmp_path):
+    """``jobs=2`` computes each figure in its own (spawned) process: the same rows as in-process."""
+    names = ["bon_inference", "adaptive_draws"]
+    lines = []
+    figures.generate(names, out=tmp_path / "one", mode="testing", progress=False, log=lambda s: None)
+    written = figures.generate(names + ["bon_inference"], out=tmp_path / "two", mode="testing", progress=False,
+                               log=lines.append, jobs=2)
+    assert sorted(line.split(":")[0] for line in lines) == sorted(names)  # each figure once
+    assert {p.name for p in written} == {f"{n}.{ext}" for n in names for ext in ("png", "pdf", "csv", "manifest.json")}
+    for name in names:
+        a = _runner.read_rows(tmp_path / "one" / f"{name}.csv")
+        b = _runner.read_rows(tmp_path / "two" / f"{name}.csv")
+        assert a == b and len(a) > 0
+    rates = [(tmp_path / d / "RATES.md").read_text().replace(str(tmp_path / d), "OUT") for d in ("one", "two")]
+    assert rates[0] == rates[1]
 
 
 @pytest.mark.parametrize("name", sorted(figures.FIGURES))

@@ -91,8 +91,8 @@ def test_run_cell_returns_a_list_of_rows(name):
 def test_config_hashes_of_the_quick_settings_are_stable():
     """The committed figures/*.csv rows carry these digests; a change would orphan them."""
     expected = {"adaptive_draws": "4449e6751b00", "bon_inference": "f008fefdb3c7", "exploration": "c50a4127545f",
-                "lower_bound_eps": "aedcc8699358", "lower_bound_size": "bf8a6c616a61", "rlhf_beta": "8d6a5c4b1d4a",
-                "rlhf_margin": "ea4c2dd5891e", "separation": "28f61bc5d5ea", "sft_coverage": "6ff7b7ca8e6c",
+                "lower_bound_eps": "a3b0385cb6e5", "lower_bound_size": "2fb57a45d3f0", "rlhf_beta": "8d6a5c4b1d4a",
+                "rlhf_margin": "ef074dcf253f", "separation": "28f61bc5d5ea", "sft_coverage": "6ff7b7ca8e6c",
                 "xpo_dimension": "eb709cef233d"}
     got = {name: _runner.config_hash(m.CONFIGS["quick"]) for name, m in figures.FIGURES.items()}
     assert got == expected
