@@ -15,6 +15,7 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import logsumexp
 
 from sharpsim import _config
@@ -180,3 +181,62 @@ def sharpening_error(problem: Problem, policy, *, delta: float, gamma: float = 0
     err = jnp.sum(jnp.where(fail, problem.prompt_probs, 0.0))
     # a Python float when called eagerly; a traced scalar inside jit/vmap
     return float(err) if v.is_concrete(err) else err
+
+
+# ------------------------------------------------------------- adaptive rule, exactly
+def expected_adaptive_draws(problem: Problem, stop_level, *, verifier=None, tol: float = 1e-15):
+    """``E[N_μ(x)]`` of App D's rule on every prompt, exactly (a finite sum, truncated at ``tol``).
+
+    ``N_μ = inf{k : k · max_{j<=k} q(y_j|x) >= μ}`` with ``y_j ~ π_base(·|x)`` i.i.d. and the
+    verifier ``q = π_base`` (the rule of adaptive SFT-Sharpening; ``verifier`` replaces ``q`` by
+    another policy, a flawed verifier). With the comparison of ``oracle.adaptive_rule`` (slack
+    ``1e-12`` in log space), ``P(N_μ > k) = F_k^k`` where ``F_k`` is the ``π_base``-mass of the
+    responses with ``log k + log q(y|x) < log μ − 1e-12``, so ``E[N_μ] = 1 + Σ_{k>=1} F_k^k``.
+    ``F_k`` is non-increasing in k; the sum stops once its remaining tail, at most
+    ``F_k^k / (1 − F_k)``, is below ``tol`` times the sum (``inf`` when ``F_k`` stays 1: the rule
+    never stops).
+
+    Args:
+      problem: the problem (tabular base; an autoregressive base is enumerated).
+      stop_level: ``μ > 0``.
+      verifier: ``None`` (the base) or a policy of the problem's shape.
+      tol: relative truncation tolerance, in (0, 1e-6].
+
+    Returns:
+      A NumPy array ``[num_prompts]`` of expectations.
+
+    Raises:
+      ValueError: on a ``stop_level`` that is not positive, a bad ``tol`` or a verifier of
+        another shape.
+    """
+    from sharpsim import oracle
+    from sharpsim.coefficients import as_policy
+
+    mu = v.check_positive("stop_level", stop_level)
+    if not (0 < tol <= 1e-6):
+        raise ValueError(f"`tol` must be in (0, 1e-6]; got {tol}")
+    base = as_tabular_base(problem)
+    q = base if verifier is None else as_policy(problem, verifier, "verifier")
+    probs = np.asarray(base.probs, np.float64)
+    lq = np.asarray(q.log_probs, np.float64)
+    log_level = float(np.log(mu)) - oracle.ADAPTIVE_RULE_ATOL
+    out = np.empty(probs.shape[0])
+    for x in range(probs.shape[0]):
+        order = np.argsort(lq[x], kind="stable")  # ascending verifier log-probs
+        lq_sorted, cum = lq[x][order], np.concatenate([[0.0], np.cumsum(probs[x][order])])
+        total, k0, chunk = 1.0, 1, 4096
+        while True:
+            k = np.arange(k0, k0 + chunk, dtype=np.float64)
+            F = np.minimum(cum[np.searchsorted(lq_sorted, log_level - np.log(k), side="left")], 1.0)
+            terms = np.exp(k * np.log(np.where(F > 0, F, 1.0))) * (F > 0)
+            total += float(terms.sum())
+            last_F, last_term = float(F[-1]), float(terms[-1])
+            if last_F >= 1.0 - 1e-15 and k0 + chunk > 1e8:
+                total = np.inf
+                break
+            if last_F < 1.0 and last_term / (1.0 - last_F) <= tol * total:
+                break
+            k0 += chunk
+            chunk = min(chunk * 2, 1 << 22)
+        out[x] = total
+    return out

@@ -13,6 +13,7 @@ base-``V`` number with the first token most significant; :meth:`to_tabular` uses
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import jax
@@ -92,15 +93,7 @@ class AutoregressivePolicy:
     # ----------------------------------------------------------------- sequence helpers
     def contexts(self, sequences) -> jax.Array:
         """``[..., H]`` the context index seen at each step of ``sequences: [..., H]``."""
-        sequences = jnp.asarray(sequences)
-        V, S = self.vocab_size, self.num_contexts
-
-        def step(c, tok):
-            return (c * V + tok) % S, c
-
-        seq_first = jnp.moveaxis(sequences, -1, 0)
-        _, ctx = jax.lax.scan(step, jnp.zeros(sequences.shape[:-1], sequences.dtype), seq_first)
-        return jnp.moveaxis(ctx, 0, -1)
+        return _contexts(jnp.asarray(sequences), self.vocab_size, self.num_contexts)
 
     def sequence_to_index(self, sequences) -> jax.Array:
         """``[...]`` the index in ``V^H`` of ``sequences: [..., H]`` (first token most significant)."""
@@ -131,29 +124,12 @@ class AutoregressivePolicy:
         prompts = jnp.asarray(prompts)
         if num_samples is not None:
             prompts = jnp.broadcast_to(prompts[..., None], prompts.shape + (num_samples,))
-        keys = jax.random.split(key, self.horizon)
-        V, S = self.vocab_size, self.num_contexts
-
-        def step(ctx, inputs):
-            table, k = inputs
-            tok = jax.random.categorical(k, table[prompts, ctx], axis=-1)
-            return (ctx * V + tok) % S, tok
-
-        ctx0 = jnp.zeros(prompts.shape, jnp.int64 if _config.X64_ENABLED else jnp.int32)
-        _, toks = jax.lax.scan(step, ctx0, (self.log_tables, keys))
-        return jnp.moveaxis(toks, 0, -1)
+        return _sample(self.log_tables, key, prompts)
 
     def greedy(self, prompts=None) -> jax.Array:
         """Token-wise greedy decoding (lowest token among ties): ``[num_prompts, H]``."""
         prompts = jnp.arange(self.num_prompts) if prompts is None else jnp.asarray(prompts)
-        V, S = self.vocab_size, self.num_contexts
-
-        def step(ctx, table):
-            tok = jnp.argmax(table[prompts, ctx], axis=-1)
-            return (ctx * V + tok) % S, tok
-
-        _, toks = jax.lax.scan(step, jnp.zeros_like(prompts), self.log_tables)
-        return jnp.moveaxis(toks, 0, -1)
+        return _greedy(self.log_tables, prompts)
 
     # -------------------------------------------------------------------- enumeration
     def all_sequences(self, *, limit: int = _config.ENUMERATION_LIMIT) -> jax.Array:
@@ -190,6 +166,45 @@ class AutoregressivePolicy:
                 f"`limit` = {limit} (sharpsim._config.ENUMERATION_LIMIT); pass a larger `limit` "
                 f"if you have the memory"
             )
+
+
+# Module-level jitted kernels: one compilation per shape, not one per call (a scan over a closure
+# built inside a method would be traced and compiled anew at every call).
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _contexts(sequences, V: int, S: int):
+    def step(c, tok):
+        return (c * V + tok) % S, c
+
+    seq_first = jnp.moveaxis(sequences, -1, 0)
+    _, ctx = jax.lax.scan(step, jnp.zeros(sequences.shape[:-1], sequences.dtype), seq_first)
+    return jnp.moveaxis(ctx, 0, -1)
+
+
+@jax.jit
+def _sample(log_tables, key, prompts):
+    H, _, S, V = log_tables.shape
+    keys = jax.random.split(key, H)
+
+    def step(ctx, inputs):
+        table, k = inputs
+        tok = jax.random.categorical(k, table[prompts, ctx], axis=-1)
+        return (ctx * V + tok) % S, tok
+
+    ctx0 = jnp.zeros(prompts.shape, jnp.int64 if _config.X64_ENABLED else jnp.int32)
+    _, toks = jax.lax.scan(step, ctx0, (log_tables, keys))
+    return jnp.moveaxis(toks, 0, -1)
+
+
+@jax.jit
+def _greedy(log_tables, prompts):
+    _, _, S, V = log_tables.shape
+
+    def step(ctx, table):
+        tok = jnp.argmax(table[prompts, ctx], axis=-1)
+        return (ctx * V + tok) % S, tok
+
+    _, toks = jax.lax.scan(step, jnp.zeros_like(prompts), log_tables)
+    return jnp.moveaxis(toks, 0, -1)
 
 
 def _infer_context_length(shape, context_length):

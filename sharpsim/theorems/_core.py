@@ -1,0 +1,264 @@
+"""Theorems as objects: assumptions checked on an instance, a promise, and a conclusion.
+
+An *instance* is a problem and the theorem's parameters (``Instance(problem, params)``). A
+:class:`Theorem` holds its statement in our words, its assumptions (each a named check on an
+instance returning :class:`AssumptionResult`: holds or fails, with the measured value and the
+threshold), its promise on the instance (the bound's numbers, constants exposed) and its
+conclusion (a predicate on the instance, evaluated exactly for the exact statements).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any
+
+from sharpsim.problems import Problem
+
+__all__ = ["Assumption", "AssumptionResult", "Conclusion", "Instance", "Report", "Theorem", "Verification"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Instance:
+    """A problem and a theorem's parameters.
+
+    Attributes:
+      problem: the :class:`~sharpsim.problems.Problem`.
+      params: the theorem's parameters (e.g. ``{"N": 8, "rho": 0.1}``), defaults filled in.
+    """
+
+    problem: Problem
+    params: dict
+
+    def __repr__(self) -> str:
+        p = self.problem
+        return (f"Instance(problem=<{p.num_prompts} prompts × {p.num_responses} responses>, "
+                f"params={self.params})")
+
+
+@dataclasses.dataclass(frozen=True)
+class AssumptionResult:
+    """One assumption checked on one instance.
+
+    Attributes:
+      name: the assumption's name.
+      holds: whether it holds.
+      value: the measured quantity.
+      threshold: what it is compared with (``None`` for a yes/no condition).
+      detail: one line in words (e.g. "on 37 of 40 prompts").
+    """
+
+    name: str
+    holds: bool
+    value: Any
+    threshold: Any
+    detail: str = ""
+
+    def row(self) -> dict:
+        """A tidy row: ``name``, ``holds``, ``value``, ``threshold``, ``detail``."""
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Assumption:
+    """A named, documented check of one assumption on an instance.
+
+    Attributes:
+      name: a short identifier (used by ``falsify(..., drop=name)``).
+      description: the assumption in words, with the paper's reference.
+      check: ``check(instance) -> AssumptionResult``.
+    """
+
+    name: str
+    description: str
+    check: Callable[[Instance], AssumptionResult]
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """The assumption report of a theorem on an instance (:meth:`Theorem.check`).
+
+    Attributes:
+      theorem: the theorem's id.
+      instance: the instance checked.
+      results: one :class:`AssumptionResult` per assumption.
+      promise: what the theorem promises on the instance (:meth:`Theorem.promise`).
+    """
+
+    theorem: str
+    instance: Instance
+    results: tuple
+    promise: dict
+
+    @property
+    def holds(self) -> bool:
+        """True when every assumption holds."""
+        return all(r.holds for r in self.results)
+
+    @property
+    def rows(self) -> list[dict]:
+        """One dict per assumption: ``name``, ``holds``, ``value``, ``threshold``, ``detail``."""
+        return [r.row() for r in self.results]
+
+    def __str__(self) -> str:
+        lines = [f"{self.theorem}: every assumption {'holds' if self.holds else 'does NOT hold'}"]
+        for r in self.results:
+            thr = "" if r.threshold is None else f" (threshold {_fmt(r.threshold)})"
+            lines.append(f"  {'holds' if r.holds else 'FAILS'}  {r.name}: {_fmt(r.value)}{thr}"
+                         + (f"; {r.detail}" if r.detail else ""))
+        if self.promise:
+            lines.append("  promise: " + ", ".join(f"{k} = {_fmt(val)}" for k, val in self.promise.items()))
+        return "\n".join(lines)
+
+
+@dataclasses.dataclass(frozen=True)
+class Conclusion:
+    """The theorem's conclusion evaluated on an instance.
+
+    Attributes:
+      holds: whether the conclusion holds.
+      value: the measured quantity (e.g. the smallest per-prompt success probability).
+      threshold: the value the theorem promises.
+      detail: one line in words.
+    """
+
+    holds: bool
+    value: Any
+    threshold: Any
+    detail: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Verification:
+    """The outcome of :meth:`Theorem.verify`.
+
+    Attributes:
+      theorem: the theorem's id.
+      exact: True when evaluated exactly (no sampling).
+      report: the assumption report of the instance.
+      conclusion: the conclusion on the instance.
+    """
+
+    theorem: str
+    exact: bool
+    report: Report
+    conclusion: Conclusion
+
+    @property
+    def holds(self) -> bool:
+        """Whether the conclusion holds on the instance."""
+        return self.conclusion.holds
+
+    def __str__(self) -> str:
+        c = self.conclusion
+        how = "exactly" if self.exact else "by sampling"
+        return (f"{self.theorem}, evaluated {how}: the conclusion {'holds' if c.holds else 'FAILS'}: "
+                f"{_fmt(c.value)} against {_fmt(c.threshold)}" + (f"; {c.detail}" if c.detail else ""))
+
+
+def _fmt(x) -> str:
+    if isinstance(x, bool) or x is None:
+        return str(x)
+    if isinstance(x, float):
+        return "inf" if math.isinf(x) else f"{x:.6g}"
+    return str(x)
+
+
+@dataclasses.dataclass(frozen=True)
+class Theorem:
+    """A result of the paper as a testable object.
+
+    Attributes:
+      id: the id as the paper prints it (``"Prop 3.1"``, ``"Lemma I.1"``).
+      title: one line.
+      statement: the statement in our words, with its formula.
+      kind: ``"exact"`` (the conclusion is evaluated exactly) or ``"statistical"``.
+      assumptions: the :class:`Assumption` objects.
+      defaults: the parameters and their defaults (``None``: required).
+      promise_fn: ``promise_fn(instance) -> dict``.
+      conclusion_fn: ``conclusion_fn(instance) -> Conclusion``.
+      validate_fn: ``validate_fn(problem, params)``: raises ``ValueError`` on bad input.
+    """
+
+    id: str
+    title: str
+    statement: str
+    kind: str
+    assumptions: tuple
+    defaults: dict
+    promise_fn: Callable[[Instance], dict]
+    conclusion_fn: Callable[[Instance], Conclusion]
+    validate_fn: Callable[[Problem, dict], None] = lambda problem, params: None
+
+    def instance(self, problem: Problem, **params) -> Instance:
+        """The instance ``(problem, params)`` with defaults filled in, validated.
+
+        Raises:
+          TypeError: if ``problem`` is not a Problem.
+          ValueError: on an unknown or missing parameter, or one out of range.
+        """
+        if not isinstance(problem, Problem):
+            raise TypeError(f"`problem` must be a sharpsim Problem; got {type(problem).__name__}")
+        unknown = sorted(set(params) - set(self.defaults))
+        if unknown:
+            raise ValueError(f"{self.id} takes the parameters {sorted(self.defaults)}; got unknown {unknown}")
+        full = {**self.defaults, **params}
+        missing = sorted(k for k, val in full.items() if val is None and k not in _OPTIONAL)
+        if missing:
+            raise ValueError(f"{self.id} needs the parameter(s) {missing}")
+        self.validate_fn(problem, full)
+        return Instance(problem, full)
+
+    def assumption(self, name: str) -> Assumption:
+        """The assumption called ``name``.
+
+        Raises:
+          KeyError: naming the theorem's assumptions.
+        """
+        for a in self.assumptions:
+            if a.name == name:
+                return a
+        raise KeyError(f"{self.id} has no assumption {name!r}; its assumptions: {[a.name for a in self.assumptions]}")
+
+    def check(self, problem: Problem, **params) -> Report:
+        """The assumption report and the promise on ``(problem, params)``.
+
+        Returns:
+          A :class:`Report` (``.holds``: every assumption holds; ``.rows``: one row each).
+        """
+        inst = self.instance(problem, **params)
+        return self._report(inst)
+
+    def _report(self, inst: Instance) -> Report:
+        return Report(self.id, inst, tuple(a.check(inst) for a in self.assumptions), self.promise_fn(inst))
+
+    def promise(self, problem: Problem, **params) -> dict:
+        """What the theorem promises on ``(problem, params)`` (its bound, constants exposed)."""
+        return self.promise_fn(self.instance(problem, **params))
+
+    def conclusion(self, problem: Problem, **params) -> Conclusion:
+        """The conclusion evaluated on ``(problem, params)`` (exactly for an exact statement)."""
+        return self.conclusion_fn(self.instance(problem, **params))
+
+    def verify(self, problem: Problem, **params) -> Verification:
+        """Evaluates the conclusion on the instance, with its assumption report.
+
+        For an exact statement nothing is sampled. Whether the assumptions hold is reported, not
+        required: on an instance where one fails, the conclusion may or may not hold.
+
+        Returns:
+          A :class:`Verification`.
+        """
+        inst = self.instance(problem, **params)
+        return Verification(self.id, self.kind == "exact", self._report(inst), self.conclusion_fn(inst))
+
+    def __str__(self) -> str:
+        lines = [f"{self.id}: {self.title} ({self.kind})", "", self.statement, "", "Assumptions:"]
+        lines += [f"  {a.name}: {a.description}" for a in self.assumptions]
+        lines += ["", "Parameters: " + ", ".join(f"{k}={v!r}" for k, v in self.defaults.items())]
+        return "\n".join(lines)
+
+
+#: Parameters whose default ``None`` means "not given" rather than "required".
+_OPTIONAL = frozenset({"reference", "verifier"})

@@ -1,0 +1,294 @@
+"""The paper's exact statements as :class:`~sharpsim.theorems.Theorem` objects.
+
+Each conclusion is evaluated exactly from sharpsim's closed forms (the BoN law, ``π*_β``, the
+adaptive rule's law, enumeration of ``V^H``); comparisons allow a relative ``1e-9`` for float
+rounding, always in the theorem's favour.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from sharpsim import _validation as v
+from sharpsim import bounds
+from sharpsim.coefficients import as_policy, concentrability, coverage, margin, power_concentrability
+from sharpsim.laws import bon_law, expected_adaptive_draws, kl_regularized_optimum
+from sharpsim.policies import AutoregressivePolicy, TabularPolicy
+from sharpsim.problems import as_tabular_base
+from sharpsim.theorems._core import Assumption, AssumptionResult, Conclusion, Instance, Theorem
+
+__all__ = ["LEMMA_41", "LEMMA_I1", "MARGIN_LEMMA", "PROP_31", "PROP_C1", "reference_optimum"]
+
+RTOL = 1e-9
+
+
+def _support(problem) -> np.ndarray:
+    return np.asarray(problem.prompt_probs) > 0
+
+
+def _tab(problem) -> TabularPolicy:
+    return as_tabular_base(problem)
+
+
+def _prompts(mask: np.ndarray, support: np.ndarray) -> str:
+    return f"on {int(mask[support].sum())} of {int(support.sum())} prompts in the support of μ"
+
+
+def _max_tv(problem, policy) -> float:
+    a = np.asarray(_tab(problem).probs)
+    b = np.asarray(as_policy(problem, policy, "reference").probs)
+    tv = 0.5 * np.abs(a - b).sum(axis=-1)
+    return float(tv[_support(problem)].max())
+
+
+def _same_as_base(name: str, what: str):
+    def check(inst: Instance) -> AssumptionResult:
+        other = inst.params.get(name)
+        if other is None:
+            return AssumptionResult(name + "_is_base", True, 0.0, 0.0, f"the {what} is π_base")
+        tv = _max_tv(inst.problem, other)
+        return AssumptionResult(name + "_is_base", tv <= 1e-12, tv, 0.0, f"largest TV between the {what} and π_base")
+
+    return check
+
+
+# ------------------------------------------------------------------------------ Prop 3.1
+def _validate_prop31(problem, params):
+    if not isinstance(problem.base, AutoregressivePolicy):
+        raise ValueError("Prop 3.1 is about autoregressive policies: `problem.base` must be an AutoregressivePolicy")
+    problem.base.to_tabular()  # raises if V^H is too large to enumerate
+
+
+def _prop31_mass(inst: Instance) -> AssumptionResult:
+    top = np.exp(np.asarray(_tab(inst.problem).max_log_prob()))
+    sup = _support(inst.problem)
+    ok = top > 0.5
+    return AssumptionResult("argmax_mass", bool(ok[sup].all()), float(top[sup].min()), 0.5,
+                            "smallest π(y*(x)|x) over prompts; > 1/2 " + _prompts(ok, sup))
+
+
+def _prop31_conclusion(inst: Instance) -> Conclusion:
+    base: AutoregressivePolicy = inst.problem.base
+    greedy = base.sequence_to_index(base.greedy())
+    in_set = np.asarray(_tab(inst.problem).argmax_set(0.0))[np.arange(base.num_prompts), np.asarray(greedy)]
+    sup = _support(inst.problem)
+    misses = int((~in_set)[sup].sum())
+    return Conclusion(misses == 0, misses, 0, "prompts where greedy decoding does not return a sequence of y*(x)")
+
+
+PROP_31 = Theorem(
+    id="Prop 3.1",
+    title="greedy decoding finds the sequence arg-max when it has most of the mass",
+    statement=("For an autoregressive policy π over V^H, if π(y*(x)|x) > 1/2 then token-wise greedy decoding "
+               "returns y*(x) (every prefix of y* has marginal > 1/2, so each of its tokens has conditional "
+               "> 1/2 given the prefix). The threshold 1/2 cannot be lowered (problems.prop31_tightness)."),
+    kind="exact",
+    assumptions=(Assumption("argmax_mass", "π(y*(x)|x) > 1/2 on every prompt of the support of μ (Prop 3.1)",
+                            _prop31_mass),),
+    defaults={},
+    promise_fn=lambda inst: {"greedy returns y*(x) on every prompt": True},
+    conclusion_fn=_prop31_conclusion,
+    validate_fn=_validate_prop31,
+)
+
+
+# ------------------------------------------------------------------------------ Prop C.1
+def _validate_c1(problem, params):
+    params["N"] = v.check_positive_int("N", params["N"])
+    params["rho"] = v.check_open_unit_interval("rho", params["rho"])
+    params["gamma"] = v.check_unit_interval("gamma", params["gamma"])
+
+
+def _target_mass(inst: Instance) -> np.ndarray:
+    tab = _tab(inst.problem)
+    return np.asarray(tab.mass(tab.argmax_set(inst.params["gamma"])))
+
+
+def _c1_draws(inst: Instance) -> AssumptionResult:
+    p = _target_mass(inst)
+    sup = _support(inst.problem)
+    need = math.log(1 / inst.params["rho"])
+    ok = inst.params["N"] * p >= need
+    return AssumptionResult("enough_draws", bool(ok[sup].all()), float((inst.params["N"] * p)[sup].min()), need,
+                            "smallest N·π_base(y*_γ(x)|x), against log(1/ρ); enough " + _prompts(ok, sup))
+
+
+def _c1_conclusion(inst: Instance) -> Conclusion:
+    tab = _tab(inst.problem)
+    hit = np.asarray(bon_law(inst.problem, inst.params["N"]).mass(tab.argmax_set(inst.params["gamma"])))
+    sup = _support(inst.problem)
+    target = 1 - inst.params["rho"]
+    low = float(hit[sup].min())
+    return Conclusion(low >= target * (1 - RTOL), low, target,
+                      "smallest P[BoN_N pick ∈ y*_γ(x)] over prompts (exact BoN law)")
+
+
+def _c1_promise(inst: Instance) -> dict:
+    p = _target_mass(inst)[_support(inst.problem)]
+    return {"N needed": math.ceil(math.log(1 / inst.params["rho"]) / float(p.min())),
+            "P[pick in y*_γ] >=": 1 - inst.params["rho"]}
+
+
+PROP_C1 = Theorem(
+    id="Prop C.1",
+    title="inference-time BoN with N ≥ log(1/ρ)/π_base(y*_γ|x) draws",
+    statement=("If N ≥ log(1/ρ) / π_base(y*_γ(x)|x), the best of N draws (by log π_base) lies in y*_γ(x) with "
+               "probability ≥ 1 − ρ, since (1 − p)^N ≤ e^{−Np} (Prop C.1)."),
+    kind="exact",
+    assumptions=(Assumption("enough_draws", "N ≥ log(1/ρ)/π_base(y*_γ(x)|x) on every prompt of the support of μ",
+                            _c1_draws),),
+    defaults={"N": None, "rho": 0.1, "gamma": 0.0},
+    promise_fn=_c1_promise,
+    conclusion_fn=_c1_conclusion,
+    validate_fn=_validate_c1,
+)
+
+
+# ----------------------------------------------------------------------------- Lemma 4.1
+def reference_optimum(problem, beta, reference=None) -> TabularPolicy:
+    """``π ∝ π_ref · π_base^{1/β}``: the maximiser of ``E_π[log π_base] − β KL(π ‖ π_ref)``.
+
+    With ``reference=None`` (``π_ref = π_base``) this is ``π*_β`` of Eq 3
+    (``sharpsim.kl_regularized_optimum``).
+
+    Args:
+      problem: the problem (tabular base).
+      beta: ``β > 0``.
+      reference: ``None`` or a policy of the problem's shape.
+
+    Returns:
+      The policy (a :class:`~sharpsim.policies.TabularPolicy`).
+
+    Raises:
+      ValueError: on a bad β or a reference of another shape.
+    """
+    beta = v.check_positive("beta", beta)
+    if reference is None:
+        return kl_regularized_optimum(problem, beta)
+    base = _tab(problem)
+    ref = as_policy(problem, reference, "reference")
+    lb = base.log_probs - base.max_log_prob()[:, None]
+    scaled = jnp.where(lb == -jnp.inf, -jnp.inf, lb / beta)
+    logits = jnp.where(ref.log_probs == -jnp.inf, -jnp.inf, ref.log_probs + scaled)
+    if bool(jnp.any(jnp.all(logits == -jnp.inf, axis=-1))):
+        raise ValueError("`reference` must put mass on some response that π_base supports, on every prompt")
+    return TabularPolicy(jax.nn.log_softmax(logits, axis=-1))
+
+
+def _validate_beta(problem, params):
+    params["beta"] = v.check_positive("beta", params["beta"])
+
+
+def _lemma41_values(inst: Instance):
+    pi = reference_optimum(inst.problem, inst.params["beta"], inst.params.get("reference"))
+    c_pi = concentrability(inst.problem, pi)
+    c_loss = power_concentrability(inst.problem, _tab(inst.problem), pi, beta=inst.params["beta"])
+    return c_pi, c_loss
+
+
+def _lemma41_conclusion(inst: Instance) -> Conclusion:
+    c_pi, c_loss = _lemma41_values(inst)
+    c_cov, size = coverage(inst.problem), inst.problem.num_responses
+    ratio = max(c_pi / c_cov, c_loss / size)
+    return Conclusion(ratio <= 1 + RTOL, ratio, 1.0,
+                      f"max(C_π/C_cov, C_(π_base/π;β)/|Y|) with C_π = {c_pi:.6g}, C_cov = {c_cov:.6g}, "
+                      f"C_(π_base/π;β) = {c_loss:.6g}, |Y| = {size}")
+
+
+LEMMA_41 = Theorem(
+    id="Lemma 4.1",
+    title="π*_β inherits the base's coverage",
+    statement=("π*_β ∝ π_base^{1+1/β} satisfies C_{π*_β} ≤ C_cov and C_{π_base/π*_β;β} ≤ |Y| (Lemma 4.1; "
+               "C_π = E_{x, y~π}[π/π_base], C_{π/π';β} = E_{x, y~π}[(π/π')^β], Eq 9). Both use that the "
+               "KL reference of Eq 3 is π_base itself."),
+    kind="exact",
+    assumptions=(Assumption("reference_is_base", "the KL reference of Eq 3 is π_base (π ∝ π_ref·π_base^{1/β} "
+                            "with π_ref = π_base)", _same_as_base("reference", "KL reference")),),
+    defaults={"beta": None, "reference": None},
+    promise_fn=lambda inst: {"C_pi <=": coverage(inst.problem), "C_(base/pi;beta) <=": inst.problem.num_responses},
+    conclusion_fn=_lemma41_conclusion,
+    validate_fn=_validate_beta,
+)
+
+
+# ------------------------------------------------------------------------ the margin lemma
+def _validate_margin(problem, params):
+    params["beta"] = v.check_positive("beta", params["beta"])
+    params["delta"] = v.check_open_unit_interval("delta", params["delta"])
+
+
+def _margin_threshold(inst: Instance) -> float:
+    return bounds.margin_lemma_beta(margin(inst.problem), inst.problem.num_responses, delta=inst.params["delta"])
+
+
+def _margin_beta(inst: Instance) -> AssumptionResult:
+    thr = _margin_threshold(inst)
+    beta = inst.params["beta"]
+    return AssumptionResult("beta_small", beta <= thr, beta, thr,
+                            f"β against min(γ_margin, γ₀)/(2 log(2|Y|/δ)) with γ_margin = {margin(inst.problem):.6g}")
+
+
+def _margin_conclusion(inst: Instance) -> Conclusion:
+    tab = _tab(inst.problem)
+    opt = kl_regularized_optimum(inst.problem, inst.params["beta"])
+    mass = np.asarray(opt.mass(tab.argmax_set(0.0)))
+    sup = _support(inst.problem)
+    low, target = float(mass[sup].min()), 1 - inst.params["delta"] / 2
+    return Conclusion(low >= target * (1 - RTOL), low, target, "smallest π*_β(y*(x)|x) over prompts")
+
+
+MARGIN_LEMMA = Theorem(
+    id="Margin lemma",
+    title="under a margin, π*_β puts 1 − δ/2 on y* once β ≤ γ_margin/(2 log(2|Y|/δ))",
+    statement=("If π_base has margin γ_margin (Assumption 4.2: π_base(y*) ≥ (1 + γ_margin) π_base(y) for y ∉ y*) "
+               "and β ≤ γ_margin/(2 log(2|Y|/δ)), then π*_β(y*(x)|x) ≥ 1 − δ/2 on every prompt (the key step "
+               "of Thm 4.3 / J.2; the proof uses log(1 + γ) ≥ γ/2, so γ_margin is capped at γ₀ = "
+               f"{bounds.MARGIN_LEMMA_MAX_GAMMA:.4g})."),
+    kind="exact",
+    assumptions=(Assumption("beta_small", "β ≤ bounds.margin_lemma_beta(γ_margin, |Y|, δ)", _margin_beta),),
+    defaults={"beta": None, "delta": 0.1},
+    promise_fn=lambda inst: {"beta <=": _margin_threshold(inst), "pi*_beta(y*) >=": 1 - inst.params["delta"] / 2},
+    conclusion_fn=_margin_conclusion,
+    validate_fn=_validate_margin,
+)
+
+
+# ----------------------------------------------------------------------------- Lemma I.1
+def _validate_i1(problem, params):
+    params["stop_level"] = v.check_positive("stop_level", params["stop_level"])
+
+
+def _i1_bound(inst: Instance) -> np.ndarray:
+    tab = _tab(inst.problem)
+    p_star = np.exp(np.asarray(tab.max_log_prob()))
+    size = np.asarray(tab.argmax_set(0.0)).sum(axis=-1)
+    return (inst.params["stop_level"] + 1.0 / size) / p_star
+
+
+def _i1_conclusion(inst: Instance) -> Conclusion:
+    e = expected_adaptive_draws(inst.problem, inst.params["stop_level"], verifier=inst.params.get("verifier"))
+    ratio = e / _i1_bound(inst)
+    sup = _support(inst.problem)
+    worst = float(ratio[sup].max())
+    return Conclusion(worst <= 1 + RTOL, worst, 1.0, "largest E[N_μ(x)] / ((μ + 1/|y*(x)|)/P*(x)) over prompts "
+                      "(E[N_μ] exact)")
+
+
+LEMMA_I1 = Theorem(
+    id="Lemma I.1",
+    title="the adaptive rule's expected draws",
+    statement=("App D's rule N_μ = inf{k : k·max_{j≤k} π_base(y_j|x) ≥ μ} draws E[N_μ(x)] ≤ (μ + 1/|y*(x)|)/P*(x) "
+               "responses, P*(x) = max_y π_base(y|x) (Lemma I.1; its second part, P[the kept response ∉ y*] ≤ "
+               "e^{−|y*| μ}, is not among the checked conclusions here)."),
+    kind="exact",
+    assumptions=(Assumption("verifier_is_base", "the rule scores the draws with π_base itself (the verifier is the "
+                            "base)", _same_as_base("verifier", "verifier")),),
+    defaults={"stop_level": None, "verifier": None},
+    promise_fn=lambda inst: {"E[N_mu] <= (largest prompt)": float(_i1_bound(inst)[_support(inst.problem)].max())},
+    conclusion_fn=_i1_conclusion,
+    validate_fn=_validate_i1,
+)
