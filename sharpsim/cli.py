@@ -1,4 +1,5 @@
-"""The ``sharpsim`` command line: ``figures``, ``bench``, ``complexity``, ``describe`` and ``lm``."""
+"""The ``sharpsim`` command line: ``figures``, ``bench``, ``complexity``, ``describe``, ``lm``, ``docs``
+and ``seminar``."""
 
 from __future__ import annotations
 
@@ -80,6 +81,26 @@ def _parser() -> argparse.ArgumentParser:
     desc.add_argument("--delta", type=float, default=0.1, help="δ (default 0.1)")
     desc.add_argument("--rho", type=float, default=0.1, help="ρ for Prop C.1 (default 0.1)")
 
+    docs = sub.add_parser("docs", help="the documentation site (build it: `sharpsim docs build`)")
+    docs_sub = docs.add_subparsers(dest="docs_command", metavar="ACTION", required=True)
+    docs_build = docs_sub.add_parser(
+        "build",
+        help="build the HTML site with Sphinx (warnings are errors; every lecture is executed)",
+        description="Generates the build-only pages (theory notes, figures gallery, API reference) into "
+        "docs/_generated/ and runs sphinx-build -W --keep-going -E, offline. Needs the docs and teach extras.",
+    )
+    docs_build.add_argument("--out", default=None, help="output folder (default: docs/_build/html)")
+    docs_build.add_argument("--jobs", type=int, default=1, metavar="K", help="Sphinx's parallel readers (default 1)")
+
+    seminar = sub.add_parser("seminar", help="the seminar's notebooks (the students' export)")
+    seminar_sub = seminar.add_subparsers(dest="seminar_command", metavar="ACTION", required=True)
+    export = seminar_sub.add_parser(
+        "export",
+        help="write the students' notebooks: one .ipynb per lecture, solutions removed, stubs kept, no outputs",
+    )
+    export.add_argument("--out", required=True, help="output folder (created if missing)")
+    export.add_argument("--source", default=None, help="folder of the lectures (default: docs/seminar)")
+
     from sharpsim.bridge import cli as lm_cli  # torch-free: subcommands import torch when run
 
     lm_cli.add_parsers(sub)
@@ -94,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
     Returns:
       The exit status: 0 on success, 2 when a command fails on bad input (the error is printed
-      to stderr as ``sharpsim COMMAND: error: ...``).
+      to stderr as ``sharpsim COMMAND: error: ...``), 1 when ``sharpsim docs build`` fails.
 
     Raises:
       SystemExit: from argument parsing (``--help``, an unknown command or option).
@@ -111,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
             return _bench(args)
         if args.command == "complexity":
             return _complexity(args)
+        if args.command == "docs":
+            return _docs(args)
+        if args.command == "seminar":
+            return _seminar(args)
         if args.command == "lm":
             from sharpsim.bridge import cli as lm_cli
 
@@ -140,6 +165,28 @@ def _figures(args) -> int:
         return 0
     jobs = figures.default_jobs() if args.jobs is None else args.jobs
     figures.generate(args.only, out=args.out, mode=mode, progress=not args.no_progress, jobs=jobs)
+    return 0
+
+
+def _docs(args) -> int:
+    from sharpsim import site
+
+    try:
+        out = site.build(args.out, jobs=args.jobs)
+    except (site.BuildError, ImportError) as err:
+        print(f"sharpsim docs: error: {err}", file=sys.stderr)
+        return 1
+    print(f"the site is in {out} (open {out / 'index.html'})")
+    return 0
+
+
+def _seminar(args) -> int:
+    from sharpsim import seminar
+
+    written = seminar.export(args.out, source=args.source)
+    for path in written:
+        print(path)
+    print(f"{len(written)} students' notebook(s) written to {args.out}")
     return 0
 
 

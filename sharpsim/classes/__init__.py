@@ -15,7 +15,7 @@ Eq 8 oracle also satisfy :class:`RegressionClass` (``regress``), and the linear-
 """
 
 from sharpsim.classes.autoregressive_linear import AutoregressiveLinearSoftmaxClass
-from sharpsim.classes.finite import FiniteClass, ProductClass, counts
+from sharpsim.classes.finite import FiniteClass, ProductClass, counts, decoy_product_class
 from sharpsim.classes.linear_softmax import (
     FEATURE_NORM_ATOL,
     LinearSoftmaxClass,
@@ -42,6 +42,7 @@ __all__ = [
     "bon_closure",
     "check_features",
     "counts",
+    "decoy_product_class",
     "is_realizable",
     "require_realizable",
     "supports",

@@ -36,7 +36,7 @@ from sharpsim.classes.protocol import check_sizes, pytree_class
 from sharpsim.policies import TabularPolicy
 from sharpsim.policies.tabular import _float
 
-__all__ = ["FiniteClass", "ProductClass", "counts"]
+__all__ = ["FiniteClass", "ProductClass", "counts", "decoy_product_class"]
 
 
 def counts(prompts, responses, num_prompts: int, num_responses: int) -> jax.Array:
@@ -320,3 +320,46 @@ class ProductClass:
             return False
         close = (np.abs(cands - target[:, None, :]).max(axis=2) <= atol) & np.asarray(self.valid)
         return bool(np.all(close.any(axis=1)[support]))
+
+
+def decoy_product_class(key, problem, num_decoys: int) -> ProductClass:
+    """A product class holding, per prompt, the base conditional and ``num_decoys`` decoys.
+
+    Each decoy is the base conditional with its arg-max probability swapped with that of another
+    response (drawn at random, distinct from the arg-max), so every decoy has the wrong arg-max.
+    The candidates come in a random order, except that the true one never sits at index 0:
+    ``ProductClass`` gives an unseen prompt candidate 0, which would otherwise be right for free
+    and make the number of prompts irrelevant. ``log|Π| = |X| log(num_decoys + 1)``; close it
+    under BoN_N with ``classes.bon_closure`` for a class where Assumption 4.1 holds.
+
+    Args:
+      key: PRNG key of the decoys and the order.
+      problem: a problem with a tabular base of at least 2 responses.
+      num_decoys: wrong candidates per prompt, an integer in ``[1, |Y| - 1]``.
+
+    Returns:
+      A :class:`ProductClass` with ``num_decoys + 1`` candidates per prompt.
+
+    Raises:
+      ValueError: on a ``num_decoys`` out of range or a base with fewer than 2 responses.
+    """
+    lp = np.asarray(problem.base.log_probs)
+    X, Y = lp.shape
+    if Y < 2:
+        raise ValueError(f"`problem` must have at least 2 responses for a decoy; got {Y}")
+    num_decoys = v.check_positive_int("num_decoys", num_decoys)
+    if num_decoys > Y - 1:
+        raise ValueError(f"`num_decoys` must be <= |Y| - 1 = {Y - 1}; got {num_decoys}")
+    k_other, k_pos = jax.random.split(key)
+    star = lp.argmax(axis=1)
+    cands = np.repeat(lp[:, None, :], num_decoys + 1, axis=1)
+    others = np.asarray(jax.random.randint(k_other, (X, num_decoys), 1, Y))
+    for x in range(X):
+        for k in range(num_decoys):
+            j = (star[x] + others[x, k]) % Y
+            cands[x, k + 1, [star[x], j]] = cands[x, k + 1, [j, star[x]]]
+    true_at = np.asarray(jax.random.randint(k_pos, (X,), 1, num_decoys + 1))  # never index 0
+    order = np.tile(np.arange(num_decoys + 1), (X, 1))
+    order[np.arange(X), 0], order[np.arange(X), true_at] = true_at, 0
+    cands = np.take_along_axis(cands, order[:, :, None], axis=1)
+    return ProductClass(log_probs=jnp.asarray(cands))

@@ -161,12 +161,7 @@ def _instance(config: Config, coverage: float) -> Instance:
 
 
 def decoy_class(key, problem, num_decoys: int) -> classes.ProductClass:
-    """The decoy product class of a problem.
-
-    Per prompt: the base conditional and ``num_decoys`` copies whose arg-max probability is
-    swapped with a random other response, in a random order. The true candidate never sits at
-    index 0: the class gives an unseen prompt candidate 0, which would otherwise be the right
-    answer for free and make the number of prompts n irrelevant.
+    """The decoy product class of a problem: :func:`sharpsim.classes.decoy_product_class`.
 
     Args:
       key: PRNG key of the decoys and the order.
@@ -176,21 +171,7 @@ def decoy_class(key, problem, num_decoys: int) -> classes.ProductClass:
     Returns:
       A ``classes.ProductClass`` with ``num_decoys + 1`` candidates per prompt.
     """
-    lp = np.asarray(problem.base.log_probs)
-    X, Y = lp.shape
-    k_other, k_pos = jax.random.split(key)
-    star = lp.argmax(axis=1)
-    cands = np.repeat(lp[:, None, :], num_decoys + 1, axis=1)
-    others = np.asarray(jax.random.randint(k_other, (X, num_decoys), 1, Y))
-    for x in range(X):
-        for k in range(num_decoys):
-            j = (star[x] + others[x, k]) % Y
-            cands[x, k + 1, [star[x], j]] = cands[x, k + 1, [j, star[x]]]
-    true_at = np.asarray(jax.random.randint(k_pos, (X,), 1, num_decoys + 1))  # never index 0
-    order = np.tile(np.arange(num_decoys + 1), (X, 1))
-    order[np.arange(X), 0], order[np.arange(X), true_at] = true_at, 0
-    cands = np.take_along_axis(cands, order[:, :, None], axis=1)
-    return classes.ProductClass(log_probs=jnp.asarray(cands))
+    return classes.decoy_product_class(key, problem, num_decoys)
 
 
 @functools.partial(jax.jit, static_argnames=("max_n",))

@@ -182,3 +182,26 @@ def test_product_class_member_picks_candidate_per_prompt():
     cls = classes.ProductClass(cands)
     pol = cls.member(jnp.array([2, 0, 3]))
     np.testing.assert_allclose(np.asarray(pol.probs), cands[[0, 1, 2], [2, 0, 3]], rtol=1e-12)
+
+
+def test_decoy_product_class_structure():
+    # every prompt: the base row once, never at index 0; each decoy is the base with its arg-max
+    # probability swapped with another response's, so its arg-max is wrong
+    import jax
+
+    from sharpsim import problems
+
+    pr = problems.with_coverage(jax.random.key(3), 6, 9, 3.0, heterogeneity=1.0, margin=0.1)
+    cls = classes.decoy_product_class(jax.random.key(4), pr, 3)
+    lp, base = np.asarray(cls.log_probs), np.asarray(pr.base.log_probs)
+    assert lp.shape == (6, 4, 9) and cls.log_size == pytest.approx(6 * np.log(4))
+    for x in range(6):
+        same = [k for k in range(4) if np.array_equal(lp[x, k], base[x])]
+        assert len(same) == 1 and same[0] != 0
+        for k in set(range(4)) - set(same):
+            assert np.argmax(lp[x, k]) != np.argmax(base[x])
+            np.testing.assert_array_equal(np.sort(lp[x, k]), np.sort(base[x]))  # a permutation of the base row
+    with pytest.raises(ValueError, match=r"`num_decoys` must be <= \|Y\| - 1 = 8; got 9"):
+        classes.decoy_product_class(jax.random.key(0), pr, 9)
+    with pytest.raises(ValueError, match="`num_decoys`"):
+        classes.decoy_product_class(jax.random.key(0), pr, 0)
