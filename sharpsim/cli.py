@@ -1,4 +1,4 @@
-"""The ``sharpsim`` command line: ``figures``, ``bench``, ``complexity``, ``describe``, ``lm``, ``docs``
+"""The ``sharpsim`` command line: ``figures``, ``bench``, ``complexity``, ``describe``, ``theorems``, ``lm``, ``docs``
 and ``seminar``."""
 
 from __future__ import annotations
@@ -101,6 +101,38 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="output folder (created if missing)")
     export.add_argument("--source", default=None, help="folder of the lectures (default: docs/seminar)")
 
+    thm = sub.add_parser(
+        "theorems",
+        help="the paper's results as objects: list them, show one, check its assumptions on an instance, "
+        "evaluate its conclusion, search for a counterexample",
+        description="Without an action: the registered theorems. `check`/`verify` build a problem with "
+        "problems.with_coverage (Prop 3.1: problems.planted_autoregressive) and print the assumption report and "
+        "the promise (verify: and the conclusion, evaluated exactly).",
+    )
+    thm_sub = thm.add_subparsers(dest="theorems_command", metavar="ACTION")
+    thm_sub.add_parser("list", help="the registered theorems (the default)")
+    show = thm_sub.add_parser("show", help="a theorem's statement, assumptions and parameters")
+    show.add_argument("id", help='the id as the paper prints it, e.g. "Prop C.1"')
+    for name, text in (("check", "the assumption report and the promise on an instance"),
+                       ("verify", "the assumption report, the promise and the conclusion (exact) on an instance")):
+        cmd = thm_sub.add_parser(name, help=text)
+        cmd.add_argument("id", help='the id, e.g. "Prop C.1"')
+        cmd.add_argument("--prompts", type=int, default=20, help="|X| (default 20)")
+        cmd.add_argument("--responses", type=int, default=100, help="|Y| (default 100)")
+        cmd.add_argument("--coverage", type=float, default=8.0, help="target C_cov (default 8)")
+        cmd.add_argument("--margin", type=float, default=0.0, help="minimum margin γ_margin (default 0)")
+        cmd.add_argument("--heterogeneity", type=float, default=0.0, help="in [0, 1] (default 0)")
+        cmd.add_argument("--vocab", type=int, default=2, help="V for Prop 3.1's autoregressive problem (default 2)")
+        cmd.add_argument("--horizon", type=int, default=4, help="H for Prop 3.1's autoregressive problem (default 4)")
+        cmd.add_argument("--seed", type=int, default=0)
+        cmd.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                         help="a parameter of the theorem (repeatable), e.g. --param N=8 --param rho=0.1")
+    fal = thm_sub.add_parser("falsify", help="search (hypothesis) for an instance where the conclusion fails")
+    fal.add_argument("id", help='the id, e.g. "Prop 3.1"')
+    fal.add_argument("--drop", default=None, metavar="NAME", help="the assumption to leave free")
+    fal.add_argument("--max-examples", type=int, default=200, help="instances tried at most (default 200)")
+    fal.add_argument("--seed", type=int, default=0)
+
     from sharpsim.bridge import cli as lm_cli  # torch-free: subcommands import torch when run
 
     lm_cli.add_parsers(sub)
@@ -136,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             return _docs(args)
         if args.command == "seminar":
             return _seminar(args)
+        if args.command == "theorems":
+            return _theorems(args)
         if args.command == "lm":
             from sharpsim.bridge import cli as lm_cli
 
@@ -212,6 +246,61 @@ def _complexity(args) -> int:
         num_seeds=args.seeds, n=args.n, seed=args.seed, csv_path=args.out, config=config,
     )
     print(complexity.report(measured))
+    return 0
+
+
+def _parse_params(pairs: list[str]) -> dict:
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--param must look like NAME=VALUE; got {pair!r}")
+        try:
+            params[name] = int(value)
+        except ValueError:
+            try:
+                params[name] = float(value)
+            except ValueError as err:
+                raise ValueError(f"--param {name}: {value!r} is not a number") from err
+    return params
+
+
+def _theorems(args) -> int:
+    import jax
+
+    from sharpsim import problems, testing, theorems
+
+    try:
+        if args.theorems_command in (None, "list"):
+            for t in theorems.all():
+                print(f"{t.id:14s} {t.kind:11s} {t.title}")
+            return 0
+        thm = theorems.get(args.id)
+        if args.theorems_command == "show":
+            print(thm)
+            return 0
+        if args.theorems_command == "falsify":
+            found = testing.falsify(thm, drop=args.drop, max_examples=args.max_examples, seed=args.seed)
+            print(found if found is not None else
+                  f"no counterexample to {thm.id} in {args.max_examples} instances"
+                  + (f" with {args.drop} dropped" if args.drop else " with every assumption kept"))
+            return 0
+    except KeyError as err:
+        raise ValueError(err.args[0]) from None
+    key = jax.random.key(args.seed)
+    if thm.id == "Prop 3.1":
+        problem = problems.planted_autoregressive(key, args.prompts, args.vocab, args.horizon, args.coverage,
+                                                  margin=args.margin, heterogeneity=args.heterogeneity)
+    else:
+        problem = problems.with_coverage(key, args.prompts, args.responses, args.coverage, margin=args.margin,
+                                         heterogeneity=args.heterogeneity)
+    params = _parse_params(args.param)
+    if args.theorems_command == "check":
+        print(thm.check(problem, **params))
+    else:
+        verdict = thm.verify(problem, **params)
+        print(verdict.report)
+        print(verdict)
     return 0
 
 

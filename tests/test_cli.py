@@ -81,3 +81,25 @@ def test_unknown_cli_command_and_benchmark(capsys):
     assert "invalid choice: 'nope'" in capsys.readouterr().err
     assert cli.main(["bench", "nope"]) == 2
     assert "unknown benchmark 'nope'; available:" in capsys.readouterr().err
+
+
+def test_theorems_command(capsys):
+    from sharpsim import cli
+
+    assert cli.main(["theorems"]) == 0
+    assert "Prop C.1" in capsys.readouterr().out
+    assert cli.main(["theorems", "show", "lemma i.1"]) == 0
+    assert "verifier_is_base" in capsys.readouterr().out
+    # 20 prompts at C_cov = 8 (homogeneous: π(y*) = 1/8 everywhere): N = 8 gives N·π(y*) = 1 < log 10
+    assert cli.main(["theorems", "check", "Prop C.1", "--coverage", "8", "--param", "N=8"]) == 0
+    out = capsys.readouterr().out
+    assert "FAILS  enough_draws: 1 (threshold 2.30259)" in out and "N needed: 19" in out
+    assert cli.main(["theorems", "verify", "Margin lemma", "--margin", "0.2", "--param", "beta=0.01"]) == 0
+    out = capsys.readouterr().out
+    assert "every assumption holds" in out and "the conclusion holds" in out
+    assert cli.main(["theorems", "falsify", "Prop C.1", "--drop", "enough_draws", "--max-examples", "40"]) == 0
+    assert "counterexample to Prop C.1" in capsys.readouterr().out
+    assert cli.main(["theorems", "show", "Thm 9"]) == 2
+    assert "no theorem 'Thm 9'" in capsys.readouterr().err
+    assert cli.main(["theorems", "check", "Prop C.1", "--param", "N"]) == 2
+    assert "--param must look like NAME=VALUE" in capsys.readouterr().err

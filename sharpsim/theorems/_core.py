@@ -102,13 +102,16 @@ class Report:
         return [r.row() for r in self.results]
 
     def __str__(self) -> str:
-        lines = [f"{self.theorem}: every assumption {'holds' if self.holds else 'does NOT hold'}"]
+        failing = [r.name for r in self.results if not r.holds]
+        lines = [f"{self.theorem}: " + ("every assumption holds" if not failing else
+                                         f"{len(failing)} of {len(self.results)} assumption(s) FAIL: {', '.join(failing)}")]
         for r in self.results:
             thr = "" if r.threshold is None else f" (threshold {_fmt(r.threshold)})"
             lines.append(f"  {'holds' if r.holds else 'FAILS'}  {r.name}: {_fmt(r.value)}{thr}"
                          + (f"; {r.detail}" if r.detail else ""))
         if self.promise:
-            lines.append("  promise: " + ", ".join(f"{k} = {_fmt(val)}" for k, val in self.promise.items()))
+            lines.append("  promise: " + ", ".join(f"{k}{' ' if k.endswith(('=', '<', '>')) else ': '}{_fmt(val)}"
+                                                  for k, val in self.promise.items()))
         return "\n".join(lines)
 
 
