@@ -127,6 +127,10 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--seed", type=int, default=0)
         cmd.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                          help="a parameter of the theorem (repeatable), e.g. --param N=8 --param rho=0.1")
+        cmd.add_argument("--decoys", type=int, default=3,
+                         help="for a theorem about a model class (Thm 4.1): the class is "
+                         "classes.decoy_product_class with this many decoys per prompt (default 3)")
+        cmd.add_argument("--seeds", type=int, default=200, help="runs of a statistical verify (default 200)")
     fal = thm_sub.add_parser("falsify", help="search (hypothesis) for an instance where the conclusion fails")
     fal.add_argument("id", help='the id, e.g. "Prop 3.1"')
     fal.add_argument("--drop", default=None, metavar="NAME", help="the assumption to leave free")
@@ -295,10 +299,15 @@ def _theorems(args) -> int:
         problem = problems.with_coverage(key, args.prompts, args.responses, args.coverage, margin=args.margin,
                                          heterogeneity=args.heterogeneity)
     params = _parse_params(args.param)
+    if "model_class" in thm.defaults:
+        from sharpsim import classes
+
+        params["model_class"] = classes.decoy_product_class(jax.random.fold_in(key, 1), problem, args.decoys)
+        print(f"model class: the base and {args.decoys} decoys per prompt (classes.decoy_product_class)")
     if args.theorems_command == "check":
         print(thm.check(problem, **params))
     else:
-        verdict = thm.verify(problem, **params)
+        verdict = thm.verify(problem, key=jax.random.fold_in(key, 2), num_seeds=args.seeds, **params)
         print(verdict.report)
         print(verdict)
     return 0

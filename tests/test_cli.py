@@ -99,6 +99,10 @@ def test_theorems_command(capsys):
     assert "every assumption holds" in out and "the conclusion holds" in out
     assert cli.main(["theorems", "falsify", "Prop C.1", "--drop", "enough_draws", "--max-examples", "40"]) == 0
     assert "counterexample to Prop C.1" in capsys.readouterr().out
+    assert cli.main(["theorems", "check", "Thm 4.1", "--prompts", "4", "--responses", "6", "--coverage", "2",
+                     "--decoys", "2", "--param", "eps=0.25"]) == 0
+    out = capsys.readouterr().out
+    assert "2 decoys per prompt" in out and "holds  realizable" in out and "m = n N:" in out
     assert cli.main(["theorems", "show", "Thm 9"]) == 2
     assert "no theorem 'Thm 9'" in capsys.readouterr().err
     assert cli.main(["theorems", "check", "Prop C.1", "--param", "N"]) == 2

@@ -18,11 +18,12 @@ from sharpsim.theorems._core import (
     Verification,
 )
 from sharpsim.theorems.exact import LEMMA_41, LEMMA_I1, MARGIN_LEMMA, PROP_31, PROP_C1, reference_optimum
+from sharpsim.theorems.statistical import THM_41, clopper_pearson
 
 __all__ = ["Assumption", "AssumptionResult", "Conclusion", "Instance", "Report", "Theorem", "Verification", "all",
-           "get", "ids", "reference_optimum"]
+           "clopper_pearson", "get", "ids", "reference_optimum"]
 
-_REGISTRY: dict[str, Theorem] = {t.id: t for t in (PROP_31, LEMMA_41, MARGIN_LEMMA, PROP_C1, LEMMA_I1)}
+_REGISTRY: dict[str, Theorem] = {t.id: t for t in (PROP_31, THM_41, LEMMA_41, MARGIN_LEMMA, PROP_C1, LEMMA_I1)}
 _ALIASES = {"margin lemma": "Margin lemma", "thm 4.3 margin lemma": "Margin lemma"}
 
 

@@ -182,6 +182,8 @@ class Theorem:
       promise_fn: ``promise_fn(instance) -> dict``.
       conclusion_fn: ``conclusion_fn(instance) -> Conclusion``.
       validate_fn: ``validate_fn(problem, params)``: raises ``ValueError`` on bad input.
+      sample_fn: for a statistical statement, ``sample_fn(instance, key, num_seeds) -> Conclusion``:
+        runs the theorem's algorithm at the promised budget over ``num_seeds`` seeds.
     """
 
     id: str
@@ -193,6 +195,7 @@ class Theorem:
     promise_fn: Callable[[Instance], dict]
     conclusion_fn: Callable[[Instance], Conclusion]
     validate_fn: Callable[[Problem, dict], None] = lambda problem, params: None
+    sample_fn: Callable[..., Conclusion] | None = None
 
     def instance(self, problem: Problem, **params) -> Instance:
         """The instance ``(problem, params)`` with defaults filled in, validated.
@@ -244,17 +247,36 @@ class Theorem:
         """The conclusion evaluated on ``(problem, params)`` (exactly for an exact statement)."""
         return self.conclusion_fn(self.instance(problem, **params))
 
-    def verify(self, problem: Problem, **params) -> Verification:
+    def verify(self, problem: Problem, *, key=None, num_seeds: int = 200, **params) -> Verification:
         """Evaluates the conclusion on the instance, with its assumption report.
 
-        For an exact statement nothing is sampled. Whether the assumptions hold is reported, not
-        required: on an instance where one fails, the conclusion may or may not hold.
+        For an exact statement nothing is sampled (``key`` and ``num_seeds`` are ignored). For a
+        statistical one the theorem's algorithm runs at the promised budget over ``num_seeds``
+        seeds and the measured success rate is compared with the promised ``1 − ρ`` through a
+        95 % Clopper–Pearson interval. Whether the assumptions hold is reported, not required: on
+        an instance where one fails, the conclusion may or may not hold.
+
+        Args:
+          problem: the problem.
+          key: PRNG key (statistical statements; default ``jax.random.key(0)``).
+          num_seeds: runs (statistical statements), an integer ``>= 1``.
+          **params: the theorem's parameters.
 
         Returns:
           A :class:`Verification`.
+
+        Raises:
+          ValueError: on a bad parameter or ``num_seeds``.
         """
         inst = self.instance(problem, **params)
-        return Verification(self.id, self.kind == "exact", self._report(inst), self.conclusion_fn(inst))
+        if self.kind == "exact":
+            return Verification(self.id, True, self._report(inst), self.conclusion_fn(inst))
+        if isinstance(num_seeds, bool) or not isinstance(num_seeds, int) or num_seeds < 1:
+            raise ValueError(f"`num_seeds` must be an integer >= 1; got {num_seeds!r}")
+        import jax
+
+        key = jax.random.key(0) if key is None else key
+        return Verification(self.id, False, self._report(inst), self.sample_fn(inst, key, num_seeds))
 
     def __str__(self) -> str:
         lines = [f"{self.id}: {self.title} ({self.kind})", "", self.statement, "", "Assumptions:"]

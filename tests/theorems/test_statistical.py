@@ -1,0 +1,62 @@
+"""Thm 4.1 as an object: its assumptions (a finite, realizable class), its prescription, and a
+sampled verification at the promised budget with a Clopper–Pearson interval.
+
+The one sampled check states its false-failure probability.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import numpy as np
+import pytest
+
+import sharpsim as ss
+from sharpsim import bounds, classes, problems, theorems
+
+
+@pytest.fixture(scope="module")
+def instance():
+    pr = problems.with_coverage(jax.random.key(0), 4, 6, 2.0, heterogeneity=1.0, margin=0.2)
+    return pr, classes.decoy_product_class(jax.random.key(1), pr, 2)
+
+
+def test_thm41_report_and_promise(instance):
+    pr, cls = instance
+    thm = theorems.get("Thm 4.1")
+    rep = thm.check(pr, model_class=cls, eps=0.25, delta=0.2, rho=0.2)
+    assert rep.holds and [r["name"] for r in rep.rows] == ["finite_class", "realizable"]
+    want = bounds.sft_prescription(ss.coverage(pr), 4 * math.log(3), 0.25, delta=0.2, rho=0.2)
+    assert (rep.promise["n"], rep.promise["N"]) == want and rep.promise["m = n N"] == want[0] * want[1]
+    # the class as given is not closed under BoN_N: realizability fails at the prescribed N > 1
+    assert not thm.check(pr, model_class=cls, eps=0.25, delta=0.2, rho=0.2, bon_closed=False).holds
+    # the tabular class is infinite: Thm 4.1 does not apply, and no prescription exists
+    tab = thm.check(pr, model_class=classes.TabularClass(), eps=0.25)
+    assert [r["holds"] for r in tab.rows] == [False, False] and tab.promise["n"] == 0
+    with pytest.raises(ValueError, match="is statistical"):
+        thm.conclusion(pr, model_class=cls)
+    with pytest.raises(ValueError, match="`num_seeds` must be an integer >= 1"):
+        thm.verify(pr, model_class=cls, num_seeds=0)
+    with pytest.raises(TypeError, match="`model_class` must be a sharpsim model class"):
+        thm.check(pr, model_class="tabular")
+
+
+def test_thm41_verify_at_the_prescription(instance):
+    # 200 runs at the constant-1 prescription: the Clopper–Pearson interval reaches 1 − ρ = 0.8
+    # (measured rate 1.0 here); the interval is an exact 95 % one, so a true rate >= 0.8 is
+    # refuted with probability at most 2.5 %, and the measured rate is far above 0.8
+    pr, cls = instance
+    v = theorems.get("Thm 4.1").verify(pr, key=jax.random.key(3), num_seeds=200, model_class=cls, eps=0.25,
+                                       delta=0.2, rho=0.2)
+    assert not v.exact and v.report.holds and v.holds
+    assert v.conclusion.value >= 0.9 and "Clopper–Pearson" in v.conclusion.detail
+
+
+def test_clopper_pearson_by_hand():
+    # 0 of 10: upper end 1 − 0.025^(1/10); 10 of 10: lower end 0.025^(1/10)
+    lo, hi = theorems.clopper_pearson(0, 10)
+    assert lo == 0.0 and hi == pytest.approx(1 - 0.025 ** 0.1, rel=1e-9)
+    lo, hi = theorems.clopper_pearson(10, 10)
+    assert hi == 1.0 and lo == pytest.approx(0.025 ** 0.1, rel=1e-9)
+    assert np.isclose(sum(theorems.clopper_pearson(5, 10)), 1.0)
