@@ -60,3 +60,16 @@ def test_clopper_pearson_by_hand():
     lo, hi = theorems.clopper_pearson(10, 10)
     assert hi == 1.0 and lo == pytest.approx(0.025 ** 0.1, rel=1e-9)
     assert np.isclose(sum(theorems.clopper_pearson(5, 10)), 1.0)
+
+
+def test_thm41_without_realizability_is_refuted(instance):
+    # The class as given (bon_closed=False) holds the base row and decoys, not the BoN_N law: every
+    # candidate puts at most max_y π_base(y|x) < 1 − δ = 0.8 on y* (asserted below), so every prompt
+    # fails, every run has error 1 > ε, and the Clopper–Pearson interval of 0/100 ([0, 0.036]) lies
+    # below 1 − ρ = 0.8. Deterministic given the construction: no run can succeed.
+    pr, cls = instance
+    assert float(np.max(np.asarray(pr.base.probs))) < 0.8  # π_base(y*|x) < 1 − δ on every prompt
+    v = theorems.get("Thm 4.1").verify(pr, key=jax.random.key(4), num_seeds=100, model_class=cls, eps=0.25,
+                                       delta=0.2, rho=0.2, bon_closed=False)
+    assert [r["name"] for r in v.report.rows if not r["holds"]] == ["realizable"]
+    assert v.conclusion.value == 0.0 and not v.holds
