@@ -240,3 +240,59 @@ def expected_adaptive_draws(problem: Problem, stop_level, *, verifier=None, tol:
             chunk = min(chunk * 2, 1 << 22)
         out[x] = total
     return out
+
+
+def adaptive_miss_probability(problem: Problem, stop_level, *, tol: float = 1e-15):
+    """``P[the response App D's rule keeps ∉ y*(x)]`` on every prompt, exactly (truncated at ``tol``).
+
+    The rule draws ``y_j ~ π_base(·|x)`` until ``N_μ = inf{k : k · max_{j<=k} π_base(y_j|x) >= μ}``
+    (the comparison of ``oracle.adaptive_rule``) and keeps the most likely draw, so it misses
+    ``y*(x)`` iff the running maximum ``M_k`` is below the top level when it stops. With ``F(S)``
+    the base mass of a set of responses, ``a_k`` the set the rule would not have stopped on at step
+    ``k − 1`` and ``b_k`` the one it would not stop on at step ``k``,
+    ``P(N_μ = k, miss) = F(a_k − y*)^{k−1} F(Y − y*) − F(b_k)^k`` (``−``: set difference), summed over ``k >= 1``
+    (``a_1 = Y``) until the terms are below ``tol`` times the sum.
+
+    Args:
+      problem: the problem (tabular base; an autoregressive base is enumerated).
+      stop_level: ``μ > 0``.
+      tol: relative truncation tolerance, in (0, 1e-6].
+
+    Returns:
+      A NumPy array ``[num_prompts]`` of probabilities.
+
+    Raises:
+      ValueError: on a ``stop_level`` that is not positive or a bad ``tol``.
+    """
+    from sharpsim import oracle
+
+    mu = v.check_positive("stop_level", stop_level)
+    if not (0 < tol <= 1e-6):
+        raise ValueError(f"`tol` must be in (0, 1e-6]; got {tol}")
+    base = as_tabular_base(problem)
+    probs = np.asarray(base.probs, np.float64)
+    lp = np.asarray(base.log_probs, np.float64)
+    top = np.asarray(base.argmax_set(0.0))
+    log_level = float(np.log(mu)) - oracle.ADAPTIVE_RULE_ATOL
+    out = np.empty(probs.shape[0])
+    for x in range(probs.shape[0]):
+        off = probs[x] * ~top[x]  # mass of the responses outside y*(x)
+        rest = float(off.sum())
+        total, k0, chunk = 0.0, 1, 4096
+        while True:
+            k = np.arange(k0, k0 + chunk, dtype=np.float64)
+            with np.errstate(divide="ignore"):
+                thr_prev = np.where(k > 1, log_level - np.log(np.maximum(k - 1, 1)), np.inf)
+            a = (lp[x][None, :] < thr_prev[:, None]) @ off  # F(a_k minus y*)
+            b = (lp[x][None, :] < (log_level - np.log(k))[:, None]) @ probs[x]  # F(b_k)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                first = np.where(a > 0, np.exp((k - 1) * np.log(np.where(a > 0, a, 1.0))), (k == 1) * 1.0) * rest
+                second = np.where(b > 0, np.exp(k * np.log(np.where(b > 0, b, 1.0))), 0.0)
+            terms = np.maximum(first - second, 0.0)
+            total += float(terms.sum())
+            if float(first[-1]) <= tol * max(total, 1e-300) or k0 + chunk > 1e8:
+                break
+            k0 += chunk
+            chunk = min(chunk * 2, 1 << 20)
+        out[x] = total
+    return out

@@ -108,6 +108,25 @@ def test_expected_adaptive_draws_by_hand():
         ss.laws.expected_adaptive_draws(pr, -1.0)
 
 
+def test_adaptive_miss_probability_by_hand():
+    # (0.75, 0.25), μ = 1: the rule keeps 0.25 only if it drew 0.25 four times (it stops at k = 2 on
+    # a draw of 0.75, at k = 4 always): 0.25^4; with (0.5, 0.5) both responses are y*: never a miss
+    pr = problems.from_probs([[0.75, 0.25], [0.5, 0.5]])
+    np.testing.assert_allclose(ss.laws.adaptive_miss_probability(pr, 1.0), [0.25**4, 0.0], rtol=1e-14, atol=0)
+    c = theorems.get("Lemma I.1").verify(pr, stop_level=1.0).conclusion
+    assert c.holds and "P[kept ∉ y*(x)]" in c.detail  # 0.25^4 <= e^{-1}, and the E[N_μ] bound
+
+
+def test_adaptive_miss_probability_matches_the_sampled_rule():
+    # the kept response of 400,000 exact draws of the rule misses y* at a rate within 5 standard
+    # errors of the exact probability: false-failure probability ~6e-7
+    pr = problems.from_probs([[0.4, 0.3, 0.2, 0.1]])
+    want = float(ss.laws.adaptive_miss_probability(pr, 3.0)[0])
+    kept = np.asarray(oracle.adaptive_best_exact(jax.random.key(1), pr, 400_000, stop_level=3.0).responses)
+    rate = float((kept != 0).mean())
+    assert abs(rate - want) <= 5 * math.sqrt(want * (1 - want) / kept.size)
+
+
 def test_expected_adaptive_draws_matches_the_sampled_rule():
     # mean of 200,000 exact draws of the rule (oracle.adaptive_best_exact) within 5 standard
     # errors of the exact expectation: false-failure probability ~6e-7
