@@ -20,6 +20,7 @@ from sharpsim import classes, oracle
 from sharpsim._bon import _check_n
 from sharpsim.algorithms._buckets import bucket, is_eager, take_first
 from sharpsim.algorithms.results import AdaptiveSFTResult, SFTResult
+from sharpsim.policies import AutoregressivePolicy
 from sharpsim.problems import Problem, as_tabular_base
 
 __all__ = ["adaptive_sft_sharpening", "sft_sharpening"]
@@ -31,8 +32,11 @@ def _fitted_error(problem, model_class, batch, delta, gamma, policy=None):
     ``[X, Y]`` table); the MLE is never fitted twice."""
     mask = as_tabular_base(problem).argmax_set(gamma)
     if policy is not None:
+        # an autoregressive fit (Eq 11 class) is enumerated over V^H, as the problem's base is
+        table = policy.to_tabular().log_probs if isinstance(policy, AutoregressivePolicy) else policy.log_probs
+
         def mass_on(m):
-            return jnp.exp(logsumexp(jnp.where(m, policy.log_probs, -jnp.inf), axis=-1))
+            return jnp.exp(logsumexp(jnp.where(m, table, -jnp.inf), axis=-1))
     else:
         def mass_on(m):
             return model_class.mle_mass(batch.prompts, batch.responses, m)

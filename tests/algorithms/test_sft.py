@@ -309,3 +309,23 @@ def test_same_key_same_result(pr, tab):
         np.testing.assert_array_equal(np.asarray(a.responses), np.asarray(b.responses))
         np.testing.assert_array_equal(np.asarray(a.policy.log_probs), np.asarray(b.policy.log_probs))
         assert not np.array_equal(np.asarray(a.prompts), np.asarray(c.prompts))  # P(equal) < 0.5^12
+
+
+def test_sft_with_the_autoregressive_linear_class_reports_its_exact_error():
+    # Eq 11's class on Prop E.2's instance: the fitted policy is autoregressive and its error is
+    # read off its enumerated law, the same with and without building the policy. Every member
+    # gives tokens 0 and 1 the same first-step mass (Prop E.2), so none puts more than 1/2 on the
+    # arg-max (1, 0): at δ = 0.1 every prompt fails and the error is exactly 1.
+    import jax
+
+    import sharpsim as ss
+    from sharpsim import problems
+    from sharpsim.algorithms import sft_sharpening
+    from sharpsim.policies import AutoregressivePolicy
+
+    pr, cls, _ = problems.prop_e2_instance(4)
+    with_policy = sft_sharpening(jax.random.key(0), pr, cls, n=8, N=4, delta=0.1)
+    without = sft_sharpening(jax.random.key(0), pr, cls, n=8, N=4, delta=0.1, return_policy=False)
+    assert isinstance(with_policy.policy, AutoregressivePolicy)
+    assert float(with_policy.error) == float(without.error) == 1.0
+    assert ss.sharpening_error(pr, with_policy.policy, delta=0.1) == 1.0
