@@ -146,7 +146,7 @@ def instance(config: Config, cell: dict) -> Instance:
       cell: a dict with the key ``coverage`` (a value of ``config.coverages``).
 
     Returns:
-      ``Instance(problem, decoy_class)``.
+      ``Instance(problem, decoy_class)`` (:func:`sharpsim.classes.decoy_product_class`).
     """
     return _instance(config, cell["coverage"])
 
@@ -157,21 +157,7 @@ def _instance(config: Config, coverage: float) -> Instance:
     k_prob, k_decoy = jax.random.split(jax.random.fold_in(jax.random.key(config.seed), ci))
     problem = problems.with_coverage(k_prob, config.num_prompts, config.num_responses, coverage,
                                      heterogeneity=config.heterogeneity)
-    return Instance(problem, decoy_class(k_decoy, problem, config.num_decoys))
-
-
-def decoy_class(key, problem, num_decoys: int) -> classes.ProductClass:
-    """The decoy product class of a problem: :func:`sharpsim.classes.decoy_product_class`.
-
-    Args:
-      key: PRNG key of the decoys and the order.
-      problem: a tabular problem.
-      num_decoys: wrong candidates per prompt.
-
-    Returns:
-      A ``classes.ProductClass`` with ``num_decoys + 1`` candidates per prompt.
-    """
-    return classes.decoy_product_class(key, problem, num_decoys)
+    return Instance(problem, classes.decoy_product_class(k_decoy, problem, config.num_decoys))
 
 
 @functools.partial(jax.jit, static_argnames=("max_n",))

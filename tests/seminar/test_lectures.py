@@ -80,3 +80,20 @@ def test_strict_mode_raises_on_a_wrong_answer(monkeypatch):
         seminar.check("1.1", raises)
     with pytest.raises(KeyError, match=r"unknown exercise '9\.9'"):
         seminar.check("9.9", 1)
+
+
+def test_registration_and_controls_bad_input():
+    from sharpsim.seminar._core import exercise
+
+    with pytest.raises(ValueError, match=r"`id` must look like 'L\.k'"):
+        exercise("one", title="t", wrong=[0])
+    with pytest.raises(ValueError, match="at least one deliberately wrong answer"):
+        exercise("9.1", title="t", wrong=[])
+    with pytest.raises(ValueError, match=r"exercise 1\.1 is registered twice"):
+        exercise("1.1", title="t", wrong=[0])(lambda answer: None)
+    with pytest.raises(ValueError, match=r"control `N`: default 0 is outside \[1, 10\]"):
+        seminar.interactive(lambda N: None, N=(0, 1, 10))
+    with pytest.raises(ValueError, match="control `k`: the list of options is empty"):
+        seminar.interactive(lambda k: None, k=[])
+    with pytest.raises(ValueError, match=r"control `x` must be \(default, low, high\[, step\]\)"):
+        seminar.interactive(lambda x: None, x=5)

@@ -193,3 +193,14 @@ def test_falsify_bad_input():
         testing.falsify("Prop C.1", max_examples=0)
     with pytest.raises(KeyError, match="has no assumption 'margin'"):
         testing.falsify("Prop C.1", drop="margin")
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda pr: ss.laws.expected_adaptive_draws(pr, 1.0, tol=0.0), r"`tol` must be in \(0, 1e-6\]"),
+    (lambda pr: ss.laws.adaptive_miss_probability(pr, 1.0, tol=1e-3), r"`tol` must be in \(0, 1e-6\]"),
+    (lambda pr: ss.laws.adaptive_miss_probability(pr, 0.0), "`stop_level`"),
+    (lambda pr: ss.laws.expected_adaptive_draws(pr, 1.0, verifier=np.full((1, 3), 1 / 3)), "`verifier`"),
+])
+def test_adaptive_laws_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(problems.from_probs([[0.75, 0.25]]))
