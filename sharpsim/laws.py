@@ -28,6 +28,8 @@ from sharpsim.problems import Problem, as_tabular_base
 
 __all__ = [
     "BonSampler",
+    "adaptive_law",
+    "adaptive_miss_probability",
     "bon_law",
     "bon_sampler",
     "bon_success_probability",
@@ -242,6 +244,48 @@ def expected_adaptive_draws(problem: Problem, stop_level, *, verifier=None, tol:
     return out
 
 
+def _stop_sums(probs: np.ndarray, lp: np.ndarray, sets: np.ndarray, log_level: float, tol: float) -> np.ndarray:
+    """``Σ_{k>=1} [F(a_k ∩ L)^{k−1} F(L) − F(b_k ∩ L)^k]`` for each set ``L`` (a row of ``sets``) of one prompt.
+
+    This is ``P(the rule stops and the response it keeps lies in L)`` for a set ``L`` closed downwards
+    in probability (every response less likely than a member is a member): the rule keeps a response
+    of ``L`` iff every draw up to its stop lies in ``L``. ``a_k`` is the set of responses the rule
+    would not have stopped on at step ``k − 1`` (``a_1 = Y``), ``b_k`` the one it would not stop on
+    at step ``k``; ``F`` is base mass. The sum runs in chunks of k until the largest first term is
+    below ``tol`` times the largest sum.
+    """
+    masks = sets.astype(np.float64)  # [L, Y]
+    mass_in = masks @ probs  # F(L)
+    total = np.zeros(len(sets))
+    k0, chunk = 1, 4096
+    while True:
+        k = np.arange(k0, k0 + chunk, dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            thr_prev = np.where(k > 1, log_level - np.log(np.maximum(k - 1, 1)), np.inf)
+        a = ((lp[None, :] < thr_prev[:, None]) * probs[None, :]) @ masks.T  # F(a_k ∩ L): [chunk, L]
+        b = ((lp[None, :] < (log_level - np.log(k))[:, None]) * probs[None, :]) @ masks.T  # F(b_k ∩ L)
+        km1, kk = (k - 1)[:, None], k[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            first = np.where(a > 0, np.exp(km1 * np.log(np.where(a > 0, a, 1.0))), (km1 == 0) * 1.0) * mass_in
+            second = np.where(b > 0, np.exp(kk * np.log(np.where(b > 0, b, 1.0))), 0.0)
+        total += np.maximum(first - second, 0.0).sum(axis=0)
+        if float(first[-1].max()) <= tol * max(float(total.max()), 1e-300) or k0 + chunk > 1e8:
+            return total
+        k0 += chunk
+        chunk = min(chunk * 2, 1 << 20)
+
+
+def _adaptive_setup(problem: Problem, stop_level, tol: float):
+    from sharpsim import oracle
+
+    mu = v.check_positive("stop_level", stop_level)
+    if not (0 < tol <= 1e-6):
+        raise ValueError(f"`tol` must be in (0, 1e-6]; got {tol}")
+    base = as_tabular_base(problem)
+    return (base, np.asarray(base.probs, np.float64), np.asarray(base.log_probs, np.float64),
+            float(np.log(mu)) - oracle.ADAPTIVE_RULE_ATOL)
+
+
 def adaptive_miss_probability(problem: Problem, stop_level, *, tol: float = 1e-15):
     """``P[the response App D's rule keeps ∉ y*(x)]`` on every prompt, exactly (truncated at ``tol``).
 
@@ -250,8 +294,10 @@ def adaptive_miss_probability(problem: Problem, stop_level, *, tol: float = 1e-1
     ``y*(x)`` iff the running maximum ``M_k`` is below the top level when it stops. With ``F(S)``
     the base mass of a set of responses, ``a_k`` the set the rule would not have stopped on at step
     ``k − 1`` and ``b_k`` the one it would not stop on at step ``k``,
-    ``P(N_μ = k, miss) = F(a_k − y*)^{k−1} F(Y − y*) − F(b_k)^k`` (``−``: set difference), summed over ``k >= 1``
-    (``a_1 = Y``) until the terms are below ``tol`` times the sum.
+    ``P(N_μ = k, miss) = F(a_k − y*)^{k−1} F(Y − y*) − F(b_k − y*)^k`` (``−``: set difference; here
+    ``b_k − y* = b_k`` as soon as ``b_k`` misses y*), summed over ``k >= 1`` (``a_1 = Y``) until the
+    terms are below ``tol`` times the sum. Computed directly, not as ``1 −`` :func:`adaptive_law`'s mass
+    on y*, so a small miss probability keeps its relative precision.
 
     Args:
       problem: the problem (tabular base; an autoregressive base is enumerated).
@@ -264,35 +310,45 @@ def adaptive_miss_probability(problem: Problem, stop_level, *, tol: float = 1e-1
     Raises:
       ValueError: on a ``stop_level`` that is not positive or a bad ``tol``.
     """
-    from sharpsim import oracle
-
-    mu = v.check_positive("stop_level", stop_level)
-    if not (0 < tol <= 1e-6):
-        raise ValueError(f"`tol` must be in (0, 1e-6]; got {tol}")
-    base = as_tabular_base(problem)
-    probs = np.asarray(base.probs, np.float64)
-    lp = np.asarray(base.log_probs, np.float64)
+    base, probs, lp, log_level = _adaptive_setup(problem, stop_level, tol)
     top = np.asarray(base.argmax_set(0.0))
-    log_level = float(np.log(mu)) - oracle.ADAPTIVE_RULE_ATOL
-    out = np.empty(probs.shape[0])
+    return np.array([_stop_sums(probs[x], lp[x], ~top[x][None, :], log_level, tol)[0]
+                     for x in range(probs.shape[0])])
+
+
+def adaptive_law(problem: Problem, stop_level, *, tol: float = 1e-15) -> TabularPolicy:
+    """The exact law of the response App D's rule keeps (the adaptive analogue of :func:`bon_law`).
+
+    The rule draws ``y_j ~ π_base(·|x)`` until ``N_μ = inf{k : k · max_{j<=k} π_base(y_j|x) >= μ}``
+    (the comparison of ``oracle.adaptive_rule``) and keeps the most likely draw. For each level
+    ``v`` of ``π_base(·|x)``, the kept response has probability ``<= v`` iff every draw up to the
+    stop does; with ``L_v = {y : π_base(y|x) <= v}``, ``a_k``, ``b_k`` the sets the rule would not have
+    stopped on at steps ``k − 1`` and ``k`` and ``F`` the base mass,
+    ``P(kept ∈ L_v) = Σ_k F(a_k ∩ L_v)^{k−1} F(L_v) − F(b_k ∩ L_v)^k``. Differences of consecutive
+    levels give the mass of each level, split evenly among the responses of that level (the rule
+    treats them symmetrically). Thm D.1's realizability asks that this law lie in the class.
+
+    Args:
+      problem: the problem (tabular base; an autoregressive base is enumerated).
+      stop_level: ``μ > 0``.
+      tol: relative truncation tolerance, in (0, 1e-6].
+
+    Returns:
+      A :class:`~sharpsim.policies.TabularPolicy` (responses of zero base probability get 0).
+
+    Raises:
+      ValueError: on a ``stop_level`` that is not positive or a bad ``tol``.
+    """
+    _, probs, lp, log_level = _adaptive_setup(problem, stop_level, tol)
+    out = np.zeros_like(probs)
     for x in range(probs.shape[0]):
-        off = probs[x] * ~top[x]  # mass of the responses outside y*(x)
-        rest = float(off.sum())
-        total, k0, chunk = 0.0, 1, 4096
-        while True:
-            k = np.arange(k0, k0 + chunk, dtype=np.float64)
-            with np.errstate(divide="ignore"):
-                thr_prev = np.where(k > 1, log_level - np.log(np.maximum(k - 1, 1)), np.inf)
-            a = (lp[x][None, :] < thr_prev[:, None]) @ off  # F(a_k minus y*)
-            b = (lp[x][None, :] < (log_level - np.log(k))[:, None]) @ probs[x]  # F(b_k)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                first = np.where(a > 0, np.exp((k - 1) * np.log(np.where(a > 0, a, 1.0))), (k == 1) * 1.0) * rest
-                second = np.where(b > 0, np.exp(k * np.log(np.where(b > 0, b, 1.0))), 0.0)
-            terms = np.maximum(first - second, 0.0)
-            total += float(terms.sum())
-            if float(first[-1]) <= tol * max(total, 1e-300) or k0 + chunk > 1e8:
-                break
-            k0 += chunk
-            chunk = min(chunk * 2, 1 << 20)
-        out[x] = total
-    return out
+        pos = probs[x] > 0
+        levels = np.unique(probs[x][pos])  # ascending
+        sets = (probs[x][None, :] <= levels[:, None]) & pos[None, :]
+        cdf = np.minimum(_stop_sums(probs[x], lp[x], sets, log_level, tol), 1.0)
+        level_mass = np.diff(np.concatenate([[0.0], cdf]))
+        count = sets.sum(axis=1) - np.concatenate([[0], sets.sum(axis=1)[:-1]])
+        which = np.searchsorted(levels, probs[x][pos])
+        out[x, pos] = np.maximum(level_mass[which], 0.0) / count[which]
+    with np.errstate(divide="ignore"):
+        return TabularPolicy(jnp.asarray(np.log(out / out.sum(axis=1, keepdims=True))))
