@@ -11,7 +11,8 @@ Eq 8 oracle also satisfy :class:`RegressionClass` (``regress``), and the linear-
 * :class:`LinearSoftmaxClass` — Def J.3 (:mod:`~sharpsim.classes.linear_softmax`);
 * :class:`AutoregressiveLinearSoftmaxClass` — Eq 11 (:mod:`~sharpsim.classes.autoregressive_linear`);
 * :func:`bind`, :func:`bon_closure`, :func:`is_realizable`, :func:`require_realizable` —
-  Assumption 4.1 (:mod:`~sharpsim.classes.realizability`).
+  Assumption 4.1; :func:`adaptive_closure`, :func:`is_adaptive_realizable` — its analogue for the
+  adaptive rule (Thm D.1) (:mod:`~sharpsim.classes.realizability`).
 """
 
 from sharpsim.classes.autoregressive_linear import AutoregressiveLinearSoftmaxClass
@@ -23,7 +24,14 @@ from sharpsim.classes.linear_softmax import (
     check_features,
 )
 from sharpsim.classes.protocol import FitInfo, ModelClass, ParametricClass, RegressionClass, supports
-from sharpsim.classes.realizability import bind, bon_closure, is_realizable, require_realizable
+from sharpsim.classes.realizability import (
+    adaptive_closure,
+    bind,
+    bon_closure,
+    is_adaptive_realizable,
+    is_realizable,
+    require_realizable,
+)
 from sharpsim.classes.tabular import TabularClass
 
 __all__ = [
@@ -37,12 +45,14 @@ __all__ = [
     "ProductClass",
     "RegressionClass",
     "TabularClass",
+    "adaptive_closure",
     "ball_least_squares",
     "bind",
     "bon_closure",
     "check_features",
     "counts",
     "decoy_product_class",
+    "is_adaptive_realizable",
     "is_realizable",
     "require_realizable",
     "supports",

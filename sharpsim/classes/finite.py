@@ -22,6 +22,7 @@ default happens to be sharpened.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 
 import jax
@@ -293,6 +294,31 @@ class ProductClass:
         """The maximum-likelihood member; it factorises over prompts."""
         return self.member(self.mle_index(prompts, responses))
 
+    def to_finite(self, *, max_members: int = 4096) -> FiniteClass:
+        """The same class as a :class:`FiniteClass` listing every member (every choice of one valid
+        candidate per prompt), for oracles the product form lacks (the Eq 8 regression).
+
+        Args:
+          max_members: the largest ``Π_x K_x`` allowed (an integer ``>= 1``).
+
+        Returns:
+          A :class:`FiniteClass` with ``Π_x K_x`` members (prompt 0's candidate varies slowest).
+
+        Raises:
+          ValueError: if the class has more than ``max_members`` members.
+        """
+        max_members = v.check_positive_int("max_members", max_members)
+        valid = np.asarray(self.valid)
+        sizes = valid.sum(axis=1)
+        total = math.prod(int(k) for k in sizes)
+        if total > max_members:
+            raise ValueError(f"the product class has {total} members, more than `max_members` = {max_members}")
+        lp = np.asarray(self.log_probs)
+        choices = [np.flatnonzero(valid[x]) for x in range(self.num_prompts)]
+        members = np.stack([lp[np.arange(self.num_prompts), list(idx)]
+                            for idx in itertools.product(*choices)])
+        return FiniteClass(log_probs=jnp.asarray(members))
+
 
 # ----------------------------------------------------------------------------- tabular
 
@@ -322,7 +348,7 @@ class ProductClass:
         return bool(np.all(close.any(axis=1)[support]))
 
 
-def decoy_product_class(key, problem, num_decoys: int) -> ProductClass:
+def decoy_product_class(key, problem, num_decoys: int, *, around=None) -> ProductClass:
     """A product class holding, per prompt, the base conditional and ``num_decoys`` decoys.
 
     Each decoy is the base conditional with its arg-max probability swapped with that of another
@@ -332,18 +358,27 @@ def decoy_product_class(key, problem, num_decoys: int) -> ProductClass:
     and make the number of prompts irrelevant. ``log|Π| = |X| log(num_decoys + 1)``; close it
     under BoN_N with ``classes.bon_closure`` for a class where Assumption 4.1 holds.
 
+    ``around`` replaces the base by another policy of the problem's shape: the class then holds
+    that policy and its decoys (e.g. ``π*_β``, for Thm 4.2's realizability ``π*_β ∈ Π``).
+
     Args:
       key: PRNG key of the decoys and the order.
       problem: a problem with a tabular base of at least 2 responses.
       num_decoys: wrong candidates per prompt, an integer in ``[1, |Y| - 1]``.
+      around: ``None`` (the base) or a policy (or ``[X, Y]`` table) of the problem's shape.
 
     Returns:
       A :class:`ProductClass` with ``num_decoys + 1`` candidates per prompt.
 
     Raises:
-      ValueError: on a ``num_decoys`` out of range or a base with fewer than 2 responses.
+      ValueError: on a ``num_decoys`` out of range, a base with fewer than 2 responses or an
+        ``around`` of another shape.
     """
     lp = np.asarray(problem.base.log_probs)
+    if around is not None:
+        from sharpsim.coefficients import as_policy
+
+        lp = np.asarray(as_policy(problem, around, "around").log_probs)
     X, Y = lp.shape
     if Y < 2:
         raise ValueError(f"`problem` must have at least 2 responses for a decoy; got {Y}")

@@ -4,7 +4,9 @@
   ``TabularClass()`` the problem's sizes);
 * :func:`bon_closure` — the class ``{π^BoN_N : π ∈ Π}`` of the members' exact BoN_N laws, which
   satisfies Assumption 4.1 by construction for a problem whose base is a member;
-* :func:`is_realizable` / :func:`require_realizable` — whether the base's BoN_N law lies in the class.
+* :func:`is_realizable` / :func:`require_realizable` — whether the base's BoN_N law lies in the class;
+* :func:`adaptive_closure` / :func:`is_adaptive_realizable` — the same for the law of the response
+  App D's adaptive rule keeps (``sharpsim.laws.adaptive_law``; Thm D.1's realizability).
 
 Each delegates to the class's own method (``bind``, ``bon_closure``, ``contains`` or
 ``is_realizable``), so a class offers these capabilities by having them.
@@ -24,7 +26,7 @@ from sharpsim.classes.protocol import ModelClass, problem_sizes
 if TYPE_CHECKING:
     from sharpsim.problems import Problem
 
-__all__ = ["bind", "bon_closure", "is_realizable", "require_realizable"]
+__all__ = ["adaptive_closure", "bind", "bon_closure", "is_adaptive_realizable", "is_realizable", "require_realizable"]
 
 
 def bind(model_class: ModelClass, problem: Problem) -> ModelClass:
@@ -118,3 +120,78 @@ def require_realizable(model_class: ModelClass, problem: Problem, N) -> None:
             "`model_class` is not realizable: it does not contain the BoN_N law of the problem's base "
             "(Assumption 4.1); pass classes.bon_closure(model_class, N), or require_realizable=False"
         )
+
+
+def _adaptive_rows(log_rows: np.ndarray, stop_level) -> np.ndarray:
+    from sharpsim.laws import adaptive_law
+    from sharpsim.problems import from_probs
+
+    return np.asarray(adaptive_law(from_probs(np.exp(log_rows)), stop_level).log_probs)
+
+
+def adaptive_closure(model_class: ModelClass, stop_level) -> ModelClass:
+    """The class of its members' exact adaptive laws: each candidate replaced by the law of the
+    response App D's rule (stop level ``μ``) keeps when it samples from that candidate
+    (``sharpsim.laws.adaptive_law``). Thm D.1 assumes the base's adaptive law lies in the class;
+    the closure of a class that contains the base does, by construction.
+
+    Args:
+      model_class: a ``FiniteClass``, ``ProductClass`` or ``TabularClass`` (its own closure).
+      stop_level: ``μ > 0``.
+
+    Returns:
+      The closed class, of the same kind.
+
+    Raises:
+      TypeError: for another kind of class.
+      ValueError: on a ``stop_level`` that is not positive.
+    """
+    from sharpsim import _validation as v
+    from sharpsim.classes.finite import FiniteClass, ProductClass
+    from sharpsim.classes.tabular import TabularClass
+
+    mu = v.check_positive("stop_level", stop_level)
+    if isinstance(model_class, TabularClass):
+        return model_class
+    if isinstance(model_class, FiniteClass):
+        K, X, Y = model_class.log_probs.shape
+        rows = _adaptive_rows(np.asarray(model_class.log_probs).reshape(K * X, Y), mu)
+        return FiniteClass(log_probs=jnp.asarray(rows.reshape(K, X, Y)))
+    if isinstance(model_class, ProductClass):
+        X, K, Y = model_class.log_probs.shape
+        flat = np.asarray(model_class.log_probs).reshape(X * K, Y).copy()
+        valid = np.asarray(model_class.valid).reshape(X * K)
+        flat[valid] = _adaptive_rows(flat[valid], mu)
+        return ProductClass(log_probs=jnp.asarray(flat.reshape(X, K, Y)), valid=model_class.valid)
+    raise TypeError("`model_class` must be a FiniteClass, ProductClass or TabularClass for an exact adaptive "
+                    f"closure; got {type(model_class).__name__}")
+
+
+def is_adaptive_realizable(model_class: ModelClass, problem: Problem, stop_level, *, atol: float = 1e-9) -> bool:
+    """Whether the law of the response App D's rule keeps on ``problem``'s base
+    (``sharpsim.laws.adaptive_law``) lies in ``model_class`` (Thm D.1's realizability), comparing
+    probabilities within ``atol`` on prompts in the support of μ.
+
+    Args:
+      model_class: a finite, product or tabular class.
+      problem: the problem.
+      stop_level: ``μ > 0``.
+      atol: absolute tolerance on probabilities.
+
+    Returns:
+      A Python bool.
+
+    Raises:
+      TypeError: if ``model_class`` cannot decide membership.
+      ValueError: on a ``stop_level`` that is not positive.
+    """
+    from sharpsim.classes.tabular import TabularClass
+    from sharpsim.laws import adaptive_law
+
+    target = np.asarray(jnp.exp(adaptive_law(problem, stop_level).log_probs))
+    if isinstance(model_class, TabularClass):
+        return True
+    if not callable(getattr(model_class, "contains", None)):
+        raise TypeError("`model_class` must be a FiniteClass, ProductClass or TabularClass to decide adaptive "
+                        f"realizability; got {type(model_class).__name__}")
+    return model_class.contains(target, np.asarray(problem.prompt_probs) > 0, atol=atol)

@@ -17,14 +17,33 @@ from sharpsim.theorems._core import (
     Theorem,
     Verification,
 )
-from sharpsim.theorems.exact import LEMMA_41, LEMMA_I1, MARGIN_LEMMA, PROP_31, PROP_C1, reference_optimum
-from sharpsim.theorems.statistical import THM_41, clopper_pearson
+from sharpsim.theorems.exact import (
+    LEMMA_41,
+    LEMMA_I1,
+    MARGIN_LEMMA,
+    PROP_31,
+    PROP_C1,
+    PROP_E2,
+    class_sup_mass,
+    reference_optimum,
+)
+from sharpsim.theorems.statistical import (
+    MAX_SAMPLED_BUDGET,
+    THM_31,
+    THM_41,
+    THM_42,
+    THM_43,
+    THM_D1,
+    clopper_pearson,
+)
 
-__all__ = ["Assumption", "AssumptionResult", "Conclusion", "Instance", "Report", "Theorem", "Verification", "all",
-           "clopper_pearson", "get", "ids", "reference_optimum"]
+__all__ = ["MAX_SAMPLED_BUDGET", "Assumption", "AssumptionResult", "Conclusion", "Instance", "Report", "Theorem", "Verification", "all",
+           "class_sup_mass", "clopper_pearson", "get", "ids", "reference_optimum"]
 
-_REGISTRY: dict[str, Theorem] = {t.id: t for t in (PROP_31, THM_41, LEMMA_41, MARGIN_LEMMA, PROP_C1, LEMMA_I1)}
-_ALIASES = {"margin lemma": "Margin lemma", "thm 4.3 margin lemma": "Margin lemma"}
+_REGISTRY: dict[str, Theorem] = {t.id: t for t in (PROP_31, THM_31, THM_41, LEMMA_41, THM_42, MARGIN_LEMMA, THM_43, PROP_C1,
+                                                  THM_D1, PROP_E2, LEMMA_I1)}
+_ALIASES = {"margin lemma": "Margin lemma", "thm 4.3 margin lemma": "Margin lemma", "thm j.2": "Thm 4.3",
+            "thm 4.3/j.2": "Thm 4.3", "thm 4.3 / j.2": "Thm 4.3"}
 
 
 def ids() -> list[str]:

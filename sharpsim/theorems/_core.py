@@ -182,8 +182,10 @@ class Theorem:
       promise_fn: ``promise_fn(instance) -> dict``.
       conclusion_fn: ``conclusion_fn(instance) -> Conclusion``.
       validate_fn: ``validate_fn(problem, params)``: raises ``ValueError`` on bad input.
-      sample_fn: for a statistical statement, ``sample_fn(instance, key, num_seeds) -> Conclusion``:
-        runs the theorem's algorithm at the promised budget over ``num_seeds`` seeds.
+      sample_fn: for a statistical statement, ``sample_fn(instance, key, num_seeds, confidence) ->
+        Conclusion``: runs the theorem's algorithm at the promised budget over ``num_seeds`` seeds.
+      optional: the parameters whose default ``None`` means "not given" (e.g. a reference policy,
+        or a margin to be measured) rather than "required".
     """
 
     id: str
@@ -196,6 +198,7 @@ class Theorem:
     conclusion_fn: Callable[[Instance], Conclusion]
     validate_fn: Callable[[Problem, dict], None] = lambda problem, params: None
     sample_fn: Callable[..., Conclusion] | None = None
+    optional: frozenset = frozenset()
 
     def instance(self, problem: Problem, **params) -> Instance:
         """The instance ``(problem, params)`` with defaults filled in, validated.
@@ -210,7 +213,7 @@ class Theorem:
         if unknown:
             raise ValueError(f"{self.id} takes the parameters {sorted(self.defaults)}; got unknown {unknown}")
         full = {**self.defaults, **params}
-        missing = sorted(k for k, val in full.items() if val is None and k not in _OPTIONAL)
+        missing = sorted(k for k, val in full.items() if val is None and k not in self.optional)
         if missing:
             raise ValueError(f"{self.id} needs the parameter(s) {missing}")
         self.validate_fn(problem, full)
@@ -247,36 +250,42 @@ class Theorem:
         """The conclusion evaluated on ``(problem, params)`` (exactly for an exact statement)."""
         return self.conclusion_fn(self.instance(problem, **params))
 
-    def verify(self, problem: Problem, *, key=None, num_seeds: int = 200, **params) -> Verification:
+    def verify(self, problem: Problem, *, key=None, num_seeds: int = 200, confidence: float = 0.95,
+               **params) -> Verification:
         """Evaluates the conclusion on the instance, with its assumption report.
 
         For an exact statement nothing is sampled (``key`` and ``num_seeds`` are ignored). For a
         statistical one the theorem's algorithm runs at the promised budget over ``num_seeds``
         seeds and the measured success rate is compared with the promised ``1 − ρ`` through a
-        95 % Clopper–Pearson interval. Whether the assumptions hold is reported, not required: on
+        Clopper–Pearson interval at level ``confidence``: the conclusion is refuted when the whole
+        interval lies below ``1 − ρ``, which happens with probability at most ``(1 − confidence)/2``
+        when the theorem holds on the instance. Whether the assumptions hold is reported, not required: on
         an instance where one fails, the conclusion may or may not hold.
 
         Args:
           problem: the problem.
           key: PRNG key (statistical statements; default ``jax.random.key(0)``).
           num_seeds: runs (statistical statements), an integer ``>= 1``.
+          confidence: the interval's level (statistical statements), in (0, 1).
           **params: the theorem's parameters.
 
         Returns:
           A :class:`Verification`.
 
         Raises:
-          ValueError: on a bad parameter or ``num_seeds``.
+          ValueError: on a bad parameter, ``num_seeds`` or ``confidence``.
         """
         inst = self.instance(problem, **params)
         if self.kind == "exact":
             return Verification(self.id, True, self._report(inst), self.conclusion_fn(inst))
         if isinstance(num_seeds, bool) or not isinstance(num_seeds, int) or num_seeds < 1:
             raise ValueError(f"`num_seeds` must be an integer >= 1; got {num_seeds!r}")
+        if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
+            raise ValueError(f"`confidence` must be in (0, 1); got {confidence!r}")
         import jax
 
         key = jax.random.key(0) if key is None else key
-        return Verification(self.id, False, self._report(inst), self.sample_fn(inst, key, num_seeds))
+        return Verification(self.id, False, self._report(inst), self.sample_fn(inst, key, num_seeds, confidence))
 
     def __str__(self) -> str:
         lines = [f"{self.id}: {self.title} ({self.kind})", "", self.statement, "", "Assumptions:"]
@@ -284,6 +293,3 @@ class Theorem:
         lines += ["", "Parameters: " + ", ".join(f"{k}={v!r}" for k, v in self.defaults.items())]
         return "\n".join(lines)
 
-
-#: Parameters whose default ``None`` means "not given" rather than "required".
-_OPTIONAL = frozenset({"reference", "verifier"})

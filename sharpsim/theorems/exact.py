@@ -7,6 +7,7 @@ rounding, always in the theorem's favour.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -21,7 +22,7 @@ from sharpsim.policies import AutoregressivePolicy, TabularPolicy
 from sharpsim.problems import as_tabular_base
 from sharpsim.theorems._core import Assumption, AssumptionResult, Conclusion, Instance, Theorem
 
-__all__ = ["LEMMA_41", "LEMMA_I1", "MARGIN_LEMMA", "PROP_31", "PROP_C1", "reference_optimum"]
+__all__ = ["LEMMA_41", "LEMMA_I1", "MARGIN_LEMMA", "PROP_31", "PROP_C1", "PROP_E2", "class_sup_mass", "reference_optimum"]
 
 RTOL = 1e-9
 
@@ -209,6 +210,7 @@ LEMMA_41 = Theorem(
     assumptions=(Assumption("reference_is_base", "the KL reference of Eq 3 is π_base (π ∝ π_ref·π_base^{1/β} "
                             "with π_ref = π_base)", _same_as_base("reference", "KL reference")),),
     defaults={"beta": None, "reference": None},
+    optional=frozenset({"reference"}),
     promise_fn=lambda inst: {"C_pi <=": coverage(inst.problem), "C_(base/pi;beta) <=": inst.problem.num_responses},
     conclusion_fn=_lemma41_conclusion,
     validate_fn=_validate_beta,
@@ -295,7 +297,177 @@ LEMMA_I1 = Theorem(
     assumptions=(Assumption("verifier_is_base", "the rule scores the draws with π_base itself (the verifier is the "
                             "base)", _same_as_base("verifier", "verifier")),),
     defaults={"stop_level": None, "verifier": None},
+    optional=frozenset({"verifier"}),
     promise_fn=lambda inst: {"E[N_mu] <= (largest prompt)": float(_i1_bound(inst)[_support(inst.problem)].max())},
     conclusion_fn=_i1_conclusion,
     validate_fn=_validate_i1,
+)
+
+
+# ------------------------------------------------------------------------------ Prop E.2
+def class_sup_mass(model_class, target, *, steps: int = 3000, learning_rate: float = 0.05, restarts: int = 4,
+                   key=None) -> tuple[np.ndarray, np.ndarray]:
+    """The largest mass a member of an Eq 11 class puts on a set of sequences, per prompt, by search.
+
+    For each prompt ``x`` it maximises ``log π_θ(S(x)|x)`` over the class (``‖θ_h‖ <= B`` per layer) with
+    projected Adam from ``θ = 0`` and ``restarts − 1`` random starts, and returns the best member's mass.
+    Every value is attained by an explicit member, so it is a lower bound on the supremum (a
+    certificate when it exceeds a threshold). When ``S(x)`` is one sequence the objective is a sum over
+    layers of concave functions of separate ``θ_h`` (log-softmax is concave), so the search reaches the
+    supremum up to the optimiser's tolerance.
+
+    Args:
+      model_class: an ``AutoregressiveLinearSoftmaxClass`` (its ``V^H`` enumerable).
+      target: ``[X, V^H]`` boolean mask of ``S(x)`` (sequence index order of ``AutoregressivePolicy``).
+      steps, learning_rate: projected Adam's steps and rate.
+      restarts: starts (``θ = 0`` first), an integer ``>= 1``.
+      key: PRNG key of the random starts (default ``jax.random.key(0)``).
+
+    Returns:
+      ``(mass [X], theta [X, H, d])``: the best mass found per prompt and the member attaining it.
+
+    Raises:
+      ValueError: on a ``target`` of another shape or bad ``steps``/``restarts``.
+    """
+    steps = v.check_positive_int("steps", steps)
+    restarts = v.check_positive_int("restarts", restarts)
+    target = jnp.asarray(np.asarray(target, bool))
+    X, Y = model_class.sizes
+    if target.shape != (X, Y):
+        raise ValueError(f"`target` must have shape [X, V^H] = {[X, Y]}; got {list(target.shape)}")
+    key = jax.random.key(0) if key is None else key
+    H, d = model_class.param_shape
+    starts = jax.random.normal(key, (restarts, H, d)) * model_class.radius / math.sqrt(d)
+    starts = jax.vmap(model_class.project)(starts.at[0].set(0.0))
+    vals, thetas = _sup_search(model_class.features, jnp.asarray(model_class.radius, model_class.features.dtype), target,
+                               starts, context_length=model_class.context_length, steps=steps,
+                               learning_rate=float(learning_rate))
+    vals, thetas = np.asarray(vals), np.asarray(thetas)  # [X, R], [X, R, H, d]
+    best = vals.argmax(axis=1)
+    return np.exp(vals[np.arange(X), best]), thetas[np.arange(X), best]
+
+
+@functools.partial(jax.jit, static_argnames=("context_length", "steps", "learning_rate"))
+def _sup_search(features, radius, target, starts, *, context_length, steps, learning_rate):
+    """Projected Adam on ``log π_θ(S(x)|x)`` for every prompt and start: ``([X, R], [X, R, H, d])``.
+    The radius is traced, so one compilation serves every radius of a shape."""
+    import optax
+
+    from sharpsim.classes._optim import ball_projection
+
+    opt = optax.adam(learning_rate)
+
+    def mass(theta, x):
+        logits = jnp.einsum("hxctd,hd->hxct", features, theta)
+        lp = AutoregressivePolicy(jax.nn.log_softmax(logits, axis=-1), context_length).joint_log_probs()[x]
+        return jax.nn.logsumexp(jnp.where(target[x], lp, -jnp.inf))
+
+    def search(x, theta):
+        def step(carry, _):
+            th, state = carry
+            g = jax.grad(lambda t: -mass(t, x))(th)
+            upd, state = opt.update(g, state)
+            return (ball_projection(th + upd, radius, per_layer=True), state), None
+
+        (th, _), _ = jax.lax.scan(step, (theta, opt.init(theta)), None, length=steps)
+        return mass(th, x), th
+
+    xs = jnp.arange(target.shape[0])
+    return jax.vmap(lambda x: jax.vmap(lambda th: search(x, th))(starts))(xs)
+
+
+def _validate_e2(problem, params):
+    from sharpsim.classes import AutoregressiveLinearSoftmaxClass
+
+    if not isinstance(problem.base, AutoregressivePolicy):
+        raise ValueError("Prop E.2 is about autoregressive policies: `problem.base` must be an AutoregressivePolicy")
+    cls = params["model_class"]
+    if not isinstance(cls, AutoregressiveLinearSoftmaxClass):
+        raise TypeError(f"`model_class` must be an AutoregressiveLinearSoftmaxClass (Eq 11); got {type(cls).__name__}")
+    cls.bind(problem)
+    problem.base.to_tabular()  # raises if V^H is too large to enumerate
+    if params["N"] is not None:
+        params["N"] = v.check_positive_int("N", params["N"])
+    params["rho"] = v.check_open_unit_interval("rho", params["rho"])
+
+
+def _e2_star(inst: Instance):
+    """The base's arg-max set ``[X, V^H]``, its first arg-max sequence ``[X, H]`` and their contexts."""
+    base: AutoregressivePolicy = inst.problem.base
+    tab = _tab(inst.problem)
+    star_set = np.asarray(tab.argmax_set(0.0))
+    seq = np.asarray(base.index_to_sequence(jnp.asarray(np.asarray(tab.log_probs).argmax(axis=1))))
+    return star_set, seq, np.asarray(base.contexts(jnp.asarray(seq)))
+
+
+def _e2_shared(inst: Instance) -> AssumptionResult:
+    _, seq, ctx = _e2_star(inst)
+    f = np.asarray(inst.params["model_class"].features, np.float64)  # [H, X, C, V, d]
+    H, X = f.shape[0], f.shape[1]
+    closest = np.empty(X)
+    for x in range(X):
+        per_step = []
+        for h in range(H):
+            F = f[h, x, ctx[x, h]]
+            t = seq[x, h]
+            others = np.delete(np.arange(F.shape[0]), t)
+            per_step.append(float(np.linalg.norm(F[others] - F[t], axis=1).min()) if others.size else np.inf)
+        closest[x] = min(per_step)
+    sup = _support(inst.problem)
+    ok = closest <= 1e-12
+    return AssumptionResult("shared_feature", bool(ok[sup].all()), float(closest[sup].max()), 0.0,
+                            "largest over prompts of the smallest distance, over the steps of y*(x), between the "
+                            "feature of y*'s token and another token's; 0 (shared) " + _prompts(ok, sup))
+
+
+def _e2_unique(inst: Instance) -> AssumptionResult:
+    star_set, _, _ = _e2_star(inst)
+    size = star_set.sum(axis=1)
+    sup = _support(inst.problem)
+    ok = size == 1
+    return AssumptionResult("unique_argmax", bool(ok[sup].all()), int(size[sup].max()), 1,
+                            "largest |y*(x)| (sequences tied for the arg-max); unique " + _prompts(ok, sup))
+
+
+def _e2_N(inst: Instance) -> int:
+    if inst.params["N"] is not None:
+        return inst.params["N"]
+    p = np.exp(np.asarray(_tab(inst.problem).max_log_prob()))[_support(inst.problem)]
+    return max(1, math.ceil(math.log(1 / inst.params["rho"]) / float(p.min())))
+
+
+def _e2_conclusion(inst: Instance) -> Conclusion:
+    star_set, _, _ = _e2_star(inst)
+    sup_mass, _ = class_sup_mass(inst.params["model_class"], star_set)
+    sup = _support(inst.problem)
+    best = float(sup_mass[sup].max())
+    N = _e2_N(inst)
+    bon = np.asarray(bon_law(inst.problem, N).mass(_tab(inst.problem).argmax_set(0.0)))
+    low = float(bon[sup].min())
+    target = 1 - inst.params["rho"]
+    ok = best <= 0.5 * (1 + RTOL) and low >= target * (1 - RTOL)
+    return Conclusion(ok, best, 0.5,
+                      f"largest mass a member puts on y*(x) (projected Adam; a member attains it), against 1/2; "
+                      f"BoN_{N} of π_base puts {low:.6g} on y*(x) (exact), against 1 − ρ = {target:g}")
+
+
+PROP_E2 = Theorem(
+    id="Prop E.2",
+    title="a linear-softmax base whose arg-max no member of its class can sharpen, while BoN can",
+    statement=("With H = d = 2 and V = [n] there is a multi-layer linear-softmax π_base (Eq 11) whose unique "
+               "sequence arg-max y* = (2, 1) receives mass ≤ 1/2 from every member of the class: the first token "
+               "of y* shares its first-step feature with another token, so every member gives both the same "
+               "probability. Training-time sharpening within the class cannot put more than 1/2 on y*, while "
+               "inference-time BoN with N ≥ log(1/ρ)/π_base(y*|x) returns y* with probability ≥ 1 − ρ "
+               "(Prop E.2; problems.prop_e2_instance builds it)."),
+    kind="exact",
+    assumptions=(Assumption("shared_feature", "at some step of y*(x), y*'s token shares its feature with another "
+                            "token, on every prompt", _e2_shared),
+                 Assumption("unique_argmax", "y*(x) is a single sequence on every prompt", _e2_unique)),
+    defaults={"model_class": None, "N": None, "rho": 0.1},
+    promise_fn=lambda inst: {"sup over the class of pi(y*|x) <=": 0.5, "N (BoN)": _e2_N(inst),
+                             "P[BoN_N pick in y*] >=": 1 - inst.params["rho"]},
+    conclusion_fn=_e2_conclusion,
+    validate_fn=_validate_e2,
+    optional=frozenset({"N"}),
 )

@@ -23,8 +23,10 @@ FAST = settings(max_examples=25, deadline=None, database=None, suppress_health_c
 
 # ---------------------------------------------------------------------------- registry
 def test_registry_ids_and_lookup():
-    assert theorems.ids() == ["Prop 3.1", "Thm 4.1", "Lemma 4.1", "Margin lemma", "Prop C.1", "Lemma I.1"]
-    assert EXACT == ["Prop 3.1", "Lemma 4.1", "Margin lemma", "Prop C.1", "Lemma I.1"]
+    assert theorems.ids() == ["Prop 3.1", "Thm 3.1", "Thm 4.1", "Lemma 4.1", "Thm 4.2", "Margin lemma", "Thm 4.3",
+                              "Prop C.1", "Thm D.1", "Prop E.2", "Lemma I.1"]
+    assert EXACT == ["Prop 3.1", "Lemma 4.1", "Margin lemma", "Prop C.1", "Prop E.2", "Lemma I.1"]
+    assert theorems.get("Thm J.2") is theorems.get("Theorem 4.3")
     assert theorems.get("Proposition  3.1") is theorems.get("prop 3.1")
     assert theorems.get("lemma i.1").id == "Lemma I.1"
     assert [t.id for t in theorems.all()] == theorems.ids()
