@@ -171,12 +171,12 @@ def _prop_e2(draw, drop: str | None):
     from sharpsim.classes import AutoregressiveLinearSoftmaxClass
 
     H, V, d = 2, 3, 2
-    f = np.asarray(draw(st.lists(st.floats(-1.0, 1.0, allow_subnormal=False), min_size=H * V * V * d,
-                                 max_size=H * V * V * d)), np.float64).reshape(H, 1, V, V, d)
+    grid = st.integers(-2, 2)  # features and parameters on a grid of halves: quick to shrink
+    f = np.asarray(draw(st.lists(grid, min_size=H * V * V * d, max_size=H * V * V * d)), np.float64)
+    f = f.reshape(H, 1, V, V, d) / 2
     f /= np.maximum(np.linalg.norm(f, axis=-1, keepdims=True), 1.0)  # ‖φ‖ <= 1
-    radius = draw(st.floats(1.0, 6.0))
-    theta = np.asarray(draw(st.lists(st.floats(-1.0, 1.0, allow_subnormal=False), min_size=H * d,
-                                     max_size=H * d)), np.float64).reshape(H, d)
+    radius = float(draw(st.integers(2, 12))) / 2
+    theta = np.asarray(draw(st.lists(grid, min_size=H * d, max_size=H * d)), np.float64).reshape(H, d) / 2
     theta *= radius / max(float(np.linalg.norm(theta, axis=1).max()), 1.0) / 2
     base = AutoregressiveLinearSoftmaxClass(f, radius, context_length=1).policy(theta)
     a = int(np.asarray(base.sequence_argmax())[0, 0])  # y*'s first token

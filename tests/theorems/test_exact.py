@@ -138,6 +138,32 @@ def test_expected_adaptive_draws_matches_the_sampled_rule():
     assert abs(draws.mean() - want) <= 5 * draws.std() / math.sqrt(draws.size)
 
 
+def test_prop_e2_on_its_instance_by_hand():
+    # n = 3, B = log 3 + 1/2: tokens 0 and 1 share e_1 at step 1, token 2 has e_2, so the best member
+    # puts 1/(2 + e^{−B√2}) on token 1 (θ_1 = B(e_1 − e_2)/√2); after token 1, token 0 has e_1 and the
+    # others e_2: 1/(1 + 2e^{−B√2}). The product is the supremum (the layers' balls are separate).
+    pr, cls, _ = problems.prop_e2_instance(3)
+    thm = theorems.get("Prop E.2")
+    v = thm.verify(pr, model_class=cls)
+    t = math.exp(-(math.log(3) + 0.5) * math.sqrt(2))
+    assert v.report.holds and v.holds
+    assert v.conclusion.value == pytest.approx(1 / (2 + t) / (1 + 2 * t), rel=1e-6)
+    p_star = float(np.exp(np.asarray(pr.tabular().base.max_log_prob()))[0])
+    N = math.ceil(math.log(10) / p_star)
+    assert thm.promise(pr, model_class=cls)["N (BoN)"] == N and f"BoN_{N} of π_base" in v.conclusion.detail
+    # pinned: token 0 moved to e_2 at step 1, so y* = (1, 0) shares no feature at either step; each step's
+    # supremum is 1/(1 + 2e^{−B√2}) and their product exceeds 1/2
+    f = np.asarray(cls.features).copy()
+    f[0, 0, :, 0] = [0.0, 1.0]
+    moved = ss.classes.AutoregressiveLinearSoftmaxClass(f, cls.radius, context_length=1)
+    B = math.log(3) + 0.5
+    pr2 = problems.from_policy(moved.policy(np.array([[B, 0.0], [B, 0.0]])))
+    v = thm.verify(pr2, model_class=moved)
+    assert [r["name"] for r in v.report.rows if not r["holds"]] == ["shared_feature"]
+    assert v.report.rows[0]["value"] == pytest.approx(math.sqrt(2))
+    assert not v.holds and v.conclusion.value == pytest.approx(1 / (1 + 2 * t) ** 2, rel=1e-6)
+
+
 def test_prop31_on_its_tightness_instance():
     thm = theorems.get("Prop 3.1")
     tight = problems.prop31_tightness(p_star=0.4)  # π(y*) = 0.4 < 1/2 and greedy misses y*
