@@ -59,6 +59,11 @@ def _within_budget(theorem_id: str, what: str, value: int) -> None:
                          "sampled verification; pass a smaller `constant` (the constant hidden by ≲)")
 
 
+def _run_seeds(run_one, key, num_seeds: int):
+    """``run_one(key) -> error`` over ``num_seeds`` keys split from ``key``, vmapped under one jit."""
+    return jax.jit(jax.vmap(run_one))(jax.random.split(key, num_seeds))
+
+
 def _success_rate(errors, eps: float, rho: float, confidence: float, where: str) -> Conclusion:
     """The conclusion ``P[err <= ε] >= 1 − ρ`` measured on per-run errors, with its CP interval."""
     errors = np.asarray(errors)
@@ -136,12 +141,8 @@ def _sample_41(inst: Instance, key, num_seeds: int, confidence: float) -> Conclu
     _within_budget("Thm 4.1", "m = n N", n * N)
     cls = _fitted_class(inst, N)
 
-    @jax.jit
-    def errors(keys):
-        return jax.vmap(lambda k: sft_sharpening(k, inst.problem, cls, n=n, N=N, delta=p["delta"], gamma=p["gamma"],
-                                                 return_policy=False).error)(keys)
-
-    err = errors(jax.random.split(key, num_seeds))
+    err = _run_seeds(lambda k: sft_sharpening(k, inst.problem, cls, n=n, N=N, delta=p["delta"], gamma=p["gamma"],
+                                              return_policy=False).error, key, num_seeds)
     return _success_rate(err, p["eps"], p["rho"], confidence, f"(n, N) = ({n}, {N})")
 
 
@@ -214,12 +215,8 @@ def _d1_sample(inst: Instance, key, num_seeds: int, confidence: float) -> Conclu
     _within_budget("Thm D.1", "n", n)
     cls = _d1_class(inst, mu)
 
-    @jax.jit
-    def errors(keys):
-        return jax.vmap(lambda k: adaptive_sft_sharpening(k, inst.problem, cls, n=n, stop_level=mu, delta=p["delta"],
-                                                          return_policy=False).error)(keys)
-
-    err = errors(jax.random.split(key, num_seeds))
+    err = _run_seeds(lambda k: adaptive_sft_sharpening(k, inst.problem, cls, n=n, stop_level=mu, delta=p["delta"],
+                                                       return_policy=False).error, key, num_seeds)
     return _success_rate(err, p["eps"], p["rho"], confidence, f"n = {n}, μ = {mu:.4g}")
 
 
@@ -344,11 +341,8 @@ def _42_sample(inst: Instance, key, num_seeds: int, confidence: float) -> Conclu
     _within_budget("Thm 4.2", "n", n)
     cls = p["model_class"]
 
-    @jax.jit
-    def errors(keys):
-        return jax.vmap(lambda k: rlhf_sharpening(k, inst.problem, cls, n=n, beta=beta, delta=p["delta"]).error)(keys)
-
-    err = errors(jax.random.split(key, num_seeds))
+    err = _run_seeds(lambda k: rlhf_sharpening(k, inst.problem, cls, n=n, beta=beta, delta=p["delta"]).error, key,
+                     num_seeds)
     return _success_rate(err, p["eps"], p["rho"], confidence, f"n = {n} pairs, β = {beta:.4g}")
 
 
@@ -479,12 +473,8 @@ def _43_sample(inst: Instance, key, num_seeds: int, confidence: float) -> Conclu
     cls = p["model_class"]
     theta0 = base_projection(inst.problem, cls)  # Alg 1's π^(1) = π_base, projected on the class once
 
-    @jax.jit
-    def errors(keys):
-        return jax.vmap(lambda k: xpo(k, inst.problem, cls, T=T, beta=beta, alpha=alpha, theta_init=theta0,
-                                      select=p["select"], delta=p["delta"]).error)(keys)
-
-    err = errors(jax.random.split(key, num_seeds))
+    err = _run_seeds(lambda k: xpo(k, inst.problem, cls, T=T, beta=beta, alpha=alpha, theta_init=theta0,
+                                   select=p["select"], delta=p["delta"]).error, key, num_seeds)
     return _success_rate(err, p["eps"], p["rho"], confidence, f"T = {T} rounds, β = {beta:.4g}, α = {alpha:.4g}")
 
 
