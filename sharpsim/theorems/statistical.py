@@ -21,7 +21,7 @@ from sharpsim import bounds, classes
 from sharpsim.algorithms import adaptive_sft_sharpening, rlhf_sharpening, sft_sharpening, xpo
 from sharpsim.algorithms.xpo import base_projection
 from sharpsim.coefficients import adaptive_coverage, coverage, margin, r_max
-from sharpsim.laws import expected_adaptive_draws, kl_regularized_optimum
+from sharpsim.laws import adaptive_law, bon_law, expected_adaptive_draws, kl_regularized_optimum
 from sharpsim.policies import TabularPolicy
 from sharpsim.problems import Problem
 from sharpsim.theorems._core import Assumption, AssumptionResult, Conclusion, Instance, Theorem
@@ -88,6 +88,25 @@ def _finite(inst: Instance) -> AssumptionResult:
                             "log|Π| of the class (the statement is for a finite class; the tabular class is infinite)")
 
 
+def _closest_tv(cls, target: np.ndarray, support: np.ndarray) -> float | None:
+    """How far ``target: [X, Y]`` is from a finite or product class: the smallest, over members, of the
+    largest TV over prompts of the support (``None`` for another kind of class)."""
+    if isinstance(cls, classes.ProductClass):
+        cands = np.exp(np.asarray(cls.log_probs, np.float64))  # [X, K, Y]
+        tv = 0.5 * np.abs(cands - target[:, None, :]).sum(axis=2)
+        tv = np.where(np.asarray(cls.valid), tv, np.inf).min(axis=1)  # the best candidate per prompt
+        return float(tv[support].max())
+    if isinstance(cls, classes.FiniteClass):
+        members = np.exp(np.asarray(cls.log_probs, np.float64))  # [K, X, Y]
+        tv = 0.5 * np.abs(members - target[None]).sum(axis=2)[:, support]
+        return float(tv.max(axis=1).min())
+    return None
+
+
+def _tv_detail(distance: float | None) -> str:
+    return "" if distance is None else f"; the closest member is at TV {distance:.3g}"
+
+
 def _tabular_probs(problem) -> np.ndarray:
     return np.asarray(problem.tabular().base.probs, np.float64)
 
@@ -122,9 +141,13 @@ def _realizable(inst: Instance) -> AssumptionResult:
     _, N = _prescription(inst)
     if N == 0:
         return AssumptionResult("realizable", False, None, None, "no prescribed N: the class is infinite")
-    ok = bool(classes.is_realizable(_fitted_class(inst, N), inst.problem, N))
+    fitted = _fitted_class(inst, N)
+    ok = bool(classes.is_realizable(fitted, inst.problem, N))
+    target = np.exp(np.asarray(bon_law(inst.problem, N).log_probs, np.float64))
+    distance = _closest_tv(fitted, target, _support(inst.problem))
     closed = "the class closed under BoN_N" if inst.params["bon_closed"] else "the class as given"
-    return AssumptionResult("realizable", ok, ok, None, f"π^BoN_N ∈ Π at the prescribed N = {N} ({closed})")
+    return AssumptionResult("realizable", ok, ok if distance is None else distance, None if distance is None else 0.0,
+                            f"π^BoN_N ∈ Π at the prescribed N = {N} ({closed}){_tv_detail(distance)}")
 
 
 def _promise_41(inst: Instance) -> dict:
@@ -189,10 +212,14 @@ def _d1_realizable(inst: Instance) -> AssumptionResult:
     n, mu = _d1_prescription(inst)
     if n == 0:
         return AssumptionResult("realizable", False, None, None, "no prescription: the class is infinite")
-    ok = bool(classes.is_adaptive_realizable(_d1_class(inst, mu), inst.problem, mu))
+    fitted = _d1_class(inst, mu)
+    ok = bool(classes.is_adaptive_realizable(fitted, inst.problem, mu))
+    target = np.exp(np.asarray(adaptive_law(inst.problem, mu).log_probs, np.float64))
+    distance = _closest_tv(fitted, target, _support(inst.problem))
     closed = "the class closed under the adaptive law" if inst.params["adaptive_closed"] else "the class as given"
-    return AssumptionResult("realizable", ok, ok, None,
-                            f"the law of the response the adaptive rule keeps (μ = ln(2/δ) = {mu:.4g}) ∈ Π ({closed})")
+    return AssumptionResult("realizable", ok, ok if distance is None else distance, None if distance is None else 0.0,
+                            f"the law of the response the adaptive rule keeps (μ = ln(2/δ) = {mu:.4g}) ∈ Π "
+                            f"({closed}){_tv_detail(distance)}")
 
 
 def _d1_promise(inst: Instance) -> dict:
@@ -292,9 +319,9 @@ def _42_realizable(inst: Instance) -> AssumptionResult:
         return AssumptionResult("realizable", False, None, None, "no β: the margin is 0")
     target = np.exp(np.asarray(kl_regularized_optimum(inst.problem, beta).log_probs, np.float64))
     gap = np.abs(_members(inst.params["model_class"]) - target[None]).max(axis=2)[:, _support(inst.problem)]
-    closest = float(gap.max(axis=1).min())
-    return AssumptionResult("realizable", closest <= 1e-9, closest, 1e-9,
-                            f"π*_β ∈ Π at β = {beta:.4g}: the closest member's largest |Δπ| over prompts and responses")
+    ok = float(gap.max(axis=1).min()) <= 1e-9  # the comparison of classes.is_realizable
+    distance = _closest_tv(inst.params["model_class"], target, _support(inst.problem))
+    return AssumptionResult("realizable", ok, distance, 0.0, f"π*_β ∈ Π at β = {beta:.4g}{_tv_detail(distance)}")
 
 
 def _42_margin_check(inst: Instance) -> AssumptionResult:
