@@ -15,6 +15,7 @@ Modules, along the core's seams:
 * ``losses`` — the pure losses: SFT's NLL, the Eq 8 square loss, XPO's objective, KL estimators;
 * ``lora`` — LoRA adapters in place, the adapter-off reference ``π_base``;
 * ``training`` — the one training loop (AdamW, clipping, linear decay);
+* ``distributed`` — data-parallel training and sampling over ``torchrun`` processes (rank 0 writes);
 * ``evaluation`` — KL to the base, accuracy and lifts of a tuned model;
 * ``sft``, ``rlhf``, ``xpo`` — one module per algorithm, each with a config dataclass
   (``SFTConfig``, ``RLHFConfig``, ``XPOConfig``) and a trainer;
@@ -37,6 +38,7 @@ _LAZY = {
     "XPOConfig": ("sharpsim.bridge.xpo", "XPOConfig"),
     "analysis": ("sharpsim.bridge.analysis", None),
     "cli": ("sharpsim.bridge.cli", None),
+    "distributed": ("sharpsim.bridge.distributed", None),
     "evaluation": ("sharpsim.bridge.evaluation", None),
     "lora": ("sharpsim.bridge.lora", None),
     "losses": ("sharpsim.bridge.losses", None),

@@ -17,8 +17,12 @@ def stage_seed(seed: int, stage: int) -> int:
     return (int(seed) * 1_000_003 + stage * 7_919_113) % (2**31 - 1)
 
 
-def chunks(n: int, size: int = PROMPTS_PER_CALL):
-    """Consecutive index lists ``[0..size), [size..2 size), ...`` covering ``range(n)``."""
+def chunks(n: int, size: int | None = None):
+    """Consecutive index lists ``[0..size), [size..2 size), ...`` covering ``range(n)``.
+
+    ``size`` defaults to :data:`PROMPTS_PER_CALL` as it is when called.
+    """
+    size = PROMPTS_PER_CALL if size is None else size
     for s in range(0, n, size):
         yield list(range(s, min(n, s + size)))
 
@@ -53,8 +57,10 @@ def check_examples(examples, name: str = "examples") -> list:
 
 
 def device_of(model):
-    """The device of ``model``'s first parameter."""
-    return next(model.parameters()).device
+    """The device ``model``'s inputs go on (:func:`sharpsim.bridge.scoring.input_device`)."""
+    from sharpsim.bridge.scoring import input_device
+
+    return input_device(model)
 
 
 def policy_from(model, policy):

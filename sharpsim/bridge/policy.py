@@ -31,7 +31,9 @@ is saved and restored around each call.
 
 vLLM: when ``vllm`` is importable and the model sits on a GPU, :meth:`LMPolicy.sample` draws
 through vLLM's engine (``backend="auto"``; force either with ``backend="hf"``/``"vllm"``); scores
-still come from the teacher-forced pass above. vLLM is never required.
+still come from the teacher-forced pass above. vLLM is never required. ``tensor_parallel=K``
+(:meth:`LMPolicy.from_pretrained`) builds vLLM's engine with ``tensor_parallel_size=K``; inside a
+multi-process ``torch.distributed`` job ``"auto"`` never picks vLLM (it starts its own workers).
 
 OOM: if ``generate`` (or a scoring pass) raises an out-of-memory error, the number of sequences
 per call is halved and the call retried, down to 1, after which the error is re-raised. The
@@ -134,6 +136,38 @@ def _check_texts(name: str, texts) -> list[str]:
     return list(texts)
 
 
+def _placement(*, device, device_map, max_memory, offload_folder, tensor_parallel: int) -> dict:
+    """The ``from_pretrained`` placement kwargs (``device_map``, ``max_memory``, ``offload_folder``),
+    ``{}`` for a one-device load; raises ``ValueError`` on a bad combination (see ``from_pretrained``)."""
+    if device_map is not None and not (device_map == "auto" or isinstance(device_map, dict)):
+        raise ValueError(f"device_map must be None, 'auto' or a dict of module name -> device, got {device_map!r}")
+    if device_map is not None and device is not None:
+        raise ValueError("give device or device_map, not both (device_map places the model itself)")
+    if device_map is None and (max_memory is not None or offload_folder is not None):
+        raise ValueError("max_memory and offload_folder need device_map (they tell accelerate where layers may go)")
+    if max_memory is not None and not isinstance(max_memory, dict):
+        raise ValueError(f"max_memory must be a dict of device -> bytes, got {type(max_memory).__name__}")
+    out: dict[str, Any] = {}
+    if tensor_parallel > 1 and device_map is None:
+        if device is not None and str(device) != "cuda":
+            raise ValueError(f"tensor_parallel={tensor_parallel} spans GPUs 0..{tensor_parallel - 1}; device must be "
+                             f"None or 'cuda', got {str(device)!r}")
+        found = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if found < tensor_parallel:
+            raise ValueError(f"tensor_parallel={tensor_parallel} needs {tensor_parallel} CUDA devices, found {found}; "
+                             "use device_map='auto' (--device-map auto) to let accelerate place the model on the "
+                             "devices there are, or tensor_parallel=1")
+        device_map = "auto"
+        max_memory = {i: torch.cuda.mem_get_info(i)[0] for i in range(tensor_parallel)}
+    if device_map is not None:
+        out["device_map"] = device_map
+        if max_memory is not None:
+            out["max_memory"] = max_memory
+        if offload_folder is not None:
+            out["offload_folder"] = str(offload_folder)
+    return out
+
+
 def _draw_seed(seed: int, prompt_id: int, first_draw: int) -> int:
     return int(np.random.SeedSequence([seed, prompt_id, first_draw]).generate_state(1, np.uint64)[0] >> 1)
 
@@ -146,15 +180,18 @@ class LMPolicy:
         tokenizer: its tokenizer (never modified).
         device: ``torch.device`` the model runs on.
         path: the directory it was loaded from, or None (:meth:`from_model`).
+        tensor_parallel: GPUs vLLM's engine spans (``tensor_parallel_size``), 1 unless loaded with
+            ``tensor_parallel=K``.
         eos_token_id: the tokenizer's EOS id, or None (then generation runs to ``max_new_tokens``).
         pad_token_id: the id used for padding (see the module doc for the fallbacks).
     """
 
-    def __init__(self, model, tokenizer, *, device, path=None):
+    def __init__(self, model, tokenizer, *, device, path=None, tensor_parallel: int = 1):
         self.model = model
         self.tokenizer = tokenizer
         self.device = device
         self.path = None if path is None else Path(path)
+        self.tensor_parallel = _check_int("tensor_parallel", tensor_parallel, 1)
         eos = tokenizer.eos_token_id
         self.eos_token_id = None if eos is None else int(eos)
         self.bos_token_id = None if tokenizer.bos_token_id is None else int(tokenizer.bos_token_id)
@@ -169,24 +206,45 @@ class LMPolicy:
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def from_pretrained(cls, path, *, device=None, dtype=None) -> LMPolicy:
+    def from_pretrained(cls, path, *, device=None, dtype=None, device_map=None, max_memory=None,
+                        offload_folder=None, tensor_parallel: int = 1) -> LMPolicy:
         """Load a causal LM and its tokenizer from a local directory (never the network).
 
         ``local_files_only=True``, ``trust_remote_code=False``, ``use_safetensors=True``; any
         ``AutoModelForCausalLM``; the model is put in eval mode.
 
+        A model larger than one GPU: ``device_map="auto"`` lets accelerate place its layers over
+        every visible GPU (then the CPU, then ``offload_folder`` on disk, within ``max_memory``);
+        ``tensor_parallel=K > 1`` does the same over GPUs ``0..K-1`` only (``max_memory`` set to
+        their free memory, no CPU or disk) and, with the ``vllm`` backend, shards vLLM's engine
+        over ``K`` GPUs (``tensor_parallel_size=K``). The layers run one after another (accelerate
+        moves activations between devices), so the scores are those of a one-device load, up to
+        the kernels of the devices the layers land on (on the CPU they are equal).
+
         Args:
             path: a local directory with ``config.json``, safetensors weights and a tokenizer.
             device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, a ``torch.device``; None -> cuda if
-                available, else cpu.
+                available, else cpu. Not with ``device_map``.
             dtype: a ``torch.dtype`` or its name (``"bfloat16"``); None -> the checkpoint's dtype
                 on a GPU and float32 on CPU (half precision on CPU is slow and inexact).
+            device_map: None (the whole model on ``device``), ``"auto"``, or an explicit
+                module-name -> device dict; passed to ``from_pretrained`` (accelerate).
+            max_memory: device -> bytes (or ``"20GiB"``) caps for ``device_map``; only with it.
+            offload_folder: where accelerate puts layers offloaded to disk; only with ``device_map``.
+            tensor_parallel: GPUs one copy of the model spans (integer ``>= 1``); see above.
 
         Raises:
             FileNotFoundError: ``path`` does not exist or is not a directory.
             ValueError: it is not a causal LM (no ``config.json``, a model type with no causal-LM
-                class, no loadable safetensors weights, or no tokenizer).
+                class, no loadable safetensors weights, or no tokenizer); or a bad placement:
+                ``tensor_parallel`` not an integer >= 1, ``tensor_parallel > 1`` with fewer CUDA
+                devices than that (no CPU fallback: use ``device_map="auto"``) or with ``device``
+                other than None/``"cuda"``, ``device_map`` not ``"auto"`` or a dict, ``device_map``
+                with ``device``, ``max_memory``/``offload_folder`` without ``device_map``.
         """
+        tensor_parallel = _check_int("tensor_parallel", tensor_parallel, 1)
+        placement = _placement(device=device, device_map=device_map, max_memory=max_memory,
+                               offload_folder=offload_folder, tensor_parallel=tensor_parallel)
         p = Path(os.fspath(path)).expanduser()
         if not p.is_dir():
             raise FileNotFoundError(f"model path {str(p)!r} does not exist or is not a directory "
@@ -203,7 +261,7 @@ class LMPolicy:
         if type(config) not in MODEL_FOR_CAUSAL_LM_MAPPING:
             raise ValueError(f"model path {str(p)!r} is not a causal LM: model type "
                              f"{getattr(config, 'model_type', None)!r} has no AutoModelForCausalLM class")
-        dev = _resolve_device(device)
+        dev = _resolve_device(None if placement else device)
         if dtype is None:
             torch_dtype = "auto" if dev.type != "cpu" else torch.float32
         elif isinstance(dtype, str):
@@ -216,7 +274,8 @@ class LMPolicy:
             raise ValueError(f"dtype must be a torch dtype or its name (e.g. 'bfloat16'), got {dtype!r}")
         try:
             model = transformers.AutoModelForCausalLM.from_pretrained(
-                p, local_files_only=True, trust_remote_code=False, use_safetensors=True, dtype=torch_dtype)
+                p, local_files_only=True, trust_remote_code=False, use_safetensors=True, dtype=torch_dtype,
+                **placement)
         except (OSError, ValueError) as err:
             raise ValueError(f"model path {str(p)!r} is not a loadable causal LM (safetensors weights "
                              f"needed): {type(err).__name__}: {err}") from err
@@ -226,8 +285,12 @@ class LMPolicy:
         except Exception as err:
             raise ValueError(f"model path {str(p)!r} has no loadable tokenizer: "
                              f"{type(err).__name__}: {err}") from err
-        model.to(dev).eval()
-        return cls(model, tokenizer, device=dev, path=p)
+        if placement:
+            model.eval()
+            dev = scoring.input_device(model)
+        else:
+            model.to(dev).eval()
+        return cls(model, tokenizer, device=dev, path=p, tensor_parallel=tensor_parallel)
 
     @classmethod
     def from_model(cls, model, tokenizer, *, device=None) -> LMPolicy:
@@ -238,10 +301,7 @@ class LMPolicy:
         restore the previous mode afterwards.
         """
         if device is None:
-            try:
-                dev = next(model.parameters()).device
-            except StopIteration:
-                dev = torch.device("cpu")
+            dev = scoring.input_device(model)
         else:
             dev = torch.device(device)
             model.to(dev)
@@ -492,12 +552,15 @@ class LMPolicy:
     def _vllm_usable(self) -> bool:
         import importlib.util
 
-        return (self.device.type == "cuda" and self.path is not None
+        dist = torch.distributed
+        in_job = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+        return (self.device.type == "cuda" and self.path is not None and not in_job
                 and not hasattr(self.model, "peft_config") and importlib.util.find_spec("vllm") is not None)
 
     def _vllm_engine(self):
         """The vLLM engine on this policy's checkpoint, built once (a second copy of the weights:
-        its share of GPU memory is ``SHARPSIM_VLLM_GPU_MEMORY``, default 0.4)."""
+        its share of GPU memory is ``SHARPSIM_VLLM_GPU_MEMORY``, default 0.4), sharded over
+        ``self.tensor_parallel`` GPUs (``tensor_parallel_size``)."""
         if getattr(self, "_vllm", None) is None:
             try:
                 import vllm
@@ -510,7 +573,8 @@ class LMPolicy:
             share = float(os.environ.get("SHARPSIM_VLLM_GPU_MEMORY", "0.4"))
             dtype = str(next(self.model.parameters()).dtype).replace("torch.", "")
             self._vllm = vllm.LLM(model=str(self.path), tokenizer=str(self.path), trust_remote_code=False,
-                                  dtype=dtype, gpu_memory_utilization=share)
+                                  dtype=dtype, gpu_memory_utilization=share,
+                                  tensor_parallel_size=self.tensor_parallel)
         return self._vllm
 
     def _sample_vllm(self, encoded, *, n, temperature, top_p, max_new_tokens, seed, ids_for_seed, settings,

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from sharpsim import _validation as v
-from sharpsim.bridge import _common, scoring
+from sharpsim.bridge import _common, distributed, scoring
 from sharpsim.bridge._deps import require
 from sharpsim.bridge.evaluation import evaluate_tuned, evaluation_summary
 from sharpsim.bridge.lora import add_lora
@@ -136,17 +136,21 @@ def rlhf_sharpen(policy, examples, config: RLHFConfig, *, task=None, run=None,
     ids = [f"{i}:{examples[i % len(examples)].id}" for i in range(n)]
     todo = [i for i in range(n) if ids[i] not in done]
     fresh: dict[str, dict] = {}
-    for idx in _common.progress(list(_common.chunks(len(todo))), enabled=progress, desc="pairs"):
+    # several processes: each rank draws every W-th chunk and the rows are gathered (same draws as one process)
+    mine = list(distributed.my_chunks(list(_common.chunks(len(todo)))))
+    for idx in _common.progress(mine, enabled=progress, desc="pairs"):
         rows_i = [todo[k] for k in idx]
         exs = [examples[i % len(examples)] for i in rows_i]
-        s = policy.sample([e.prompt for e in exs], n=2, temperature=1.0, max_new_tokens=c.max_new_tokens,
-                          seed=_common.stage_seed(c.seed, 1), prompt_ids=rows_i)
         new_rows = []
-        for k, (i, ex) in enumerate(zip(rows_i, exs)):
-            a, b = np.flatnonzero(s.prompt_index == k)
-            new_rows.append({"id": ids[i], "example_id": ex.id, "prompt": ex.prompt, "y": s.tokens[a],
-                             "yp": s.tokens[b], "y_text": s.text[a], "yp_text": s.text[b],
-                             "ref_y": float(s.log_prob[a]), "ref_yp": float(s.log_prob[b])})
+        if rows_i:
+            s = policy.sample([e.prompt for e in exs], n=2, temperature=1.0, max_new_tokens=c.max_new_tokens,
+                              seed=_common.stage_seed(c.seed, 1), prompt_ids=rows_i)
+            for k, (i, ex) in enumerate(zip(rows_i, exs)):
+                a, b = np.flatnonzero(s.prompt_index == k)
+                new_rows.append({"id": ids[i], "example_id": ex.id, "prompt": ex.prompt, "y": s.tokens[a],
+                                 "yp": s.tokens[b], "y_text": s.text[a], "yp_text": s.text[b],
+                                 "ref_y": float(s.log_prob[a]), "ref_yp": float(s.log_prob[b])})
+        new_rows = distributed.gather_rows(new_rows)
         if run is not None:
             run.append("triples", new_rows)
         fresh.update({r["id"]: r for r in new_rows})

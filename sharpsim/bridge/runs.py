@@ -19,6 +19,12 @@ line without its newline; such a partial last line is dropped when read and cut 
 before the next append (so the prompt it belonged to is not in :meth:`RunDir.done` and is redone).
 A malformed line that is *not* the last line means the file was damaged some other way and
 raises ``ValueError`` with its line number.
+
+Several processes (``torchrun``): only rank 0 writes. The other ranks open the same folder with
+``writer=False`` after rank 0 has created (or resumed, or overwritten) it: they read and check it
+as rank 0 does, and their :meth:`RunDir.append`, :meth:`RunDir.write_csv`,
+:meth:`RunDir.write_json` and :meth:`RunDir.finish` write nothing (see
+:mod:`sharpsim.bridge.distributed`).
 """
 
 from __future__ import annotations
@@ -111,7 +117,11 @@ class RunDir:
         ``"seeds"`` in the manifest.
       model_path: the model folder; its path and :func:`model_fingerprint` go into the manifest,
         and a resumed run whose model files changed raises (key ``model_fingerprint``).
-      overwrite: delete an existing run directory at ``out`` first.
+      overwrite: delete an existing run directory at ``out`` first (ignored when ``writer`` is False).
+      writer: False for a rank other than 0 of a multi-process job: the folder is read and checked
+        (resuming with a different config still raises) but never created, deleted or written;
+        the write methods return without writing. The model fingerprint is taken from the
+        manifest rank 0 wrote (the model files are not hashed again).
 
     Raises:
       ValueError: resuming with a different command, config or model (the message names the
@@ -119,25 +129,35 @@ class RunDir:
       FileNotFoundError: ``model_path`` does not exist.
     """
 
-    def __init__(self, out, *, command: str, config: dict, model_path=None, overwrite: bool = False):
+    def __init__(self, out, *, command: str, config: dict, model_path=None, overwrite: bool = False,
+                 writer: bool = True):
         self.path = Path(out)
+        self.writer = bool(writer)
         self.command = str(command)
         self.config = records.jsonable(dict(config))
         self.model_path = None if model_path is None else str(Path(model_path).resolve())
-        fingerprint = None if model_path is None else model_fingerprint(model_path)
+        manifest_file = self.path / MANIFEST
+        if model_path is None:
+            fingerprint = None
+        elif not self.writer and manifest_file.is_file():
+            # rank 0 has hashed the model files and checked them; the other ranks take its value
+            # rather than read every weight file again
+            fingerprint = json.loads(manifest_file.read_text(encoding="utf-8")).get("model_fingerprint")
+        else:
+            fingerprint = model_fingerprint(model_path)
         #: tables in which a partial last line (a killed write) was found and dropped
         self.partial_tables: set[str] = set()
         self.read_only = False
         self._t0 = time.time()
         if self.path.exists() and not self.path.is_dir():
             raise ValueError(f"out={str(self.path)!r} is a file; give a folder for the run")
-        manifest_file = self.path / MANIFEST
         if self.path.is_dir() and not manifest_file.exists() and any(self.path.iterdir()):
             raise ValueError(f"out={str(self.path)!r} is a non-empty folder without {MANIFEST}, so not a "
                              "sharpsim run directory; choose a new or empty folder")
-        if overwrite and manifest_file.exists():
+        if overwrite and self.writer and manifest_file.exists():
             shutil.rmtree(self.path)
-        self.path.mkdir(parents=True, exist_ok=True)
+        if self.writer:
+            self.path.mkdir(parents=True, exist_ok=True)
         previous = None
         if manifest_file.exists():
             previous = json.loads(manifest_file.read_text(encoding="utf-8"))
@@ -181,6 +201,7 @@ class RunDir:
         self.partial_tables = set()
         self.resumed = True
         self.read_only = True
+        self.writer = False
         self._t0 = time.time()
         return self
 
@@ -204,6 +225,8 @@ class RunDir:
                              f"{', '.join(differ)} ({detail}); use another --out or --overwrite")
 
     def _write_manifest(self) -> None:
+        if not self.writer:
+            return
         records.write_json(self.path / MANIFEST, self.manifest)
 
     def _table(self, table: str) -> Path:
@@ -233,13 +256,16 @@ class RunDir:
         return out
 
     def append(self, table: str, rows: Sequence[dict]) -> None:
-        """Append ``rows`` to ``out/<table>.jsonl`` as JSON lines in one write, then flush and fsync.
+        """Append ``rows`` to ``out/<table>.jsonl`` as JSON lines in one write, then flush and fsync
+        (nothing when the run is not the writer).
 
         Raises:
           ValueError: the run was opened read-only, or a row is not a dict (names its index).
         """
         self._writable()
         path = self._table(table)
+        if not self.writer:
+            return
         if records.append_jsonl(path, rows):
             self.partial_tables.add(path.stem)
 
@@ -251,7 +277,10 @@ class RunDir:
         """
         self._writable()
         _check_name(name, "name")
-        return records.write_csv(self.path / (name if name.endswith(".csv") else f"{name}.csv"), rows)
+        path = self.path / (name if name.endswith(".csv") else f"{name}.csv")
+        if not self.writer:
+            return path
+        return records.write_csv(path, rows)
 
     def write_json(self, name: str, obj) -> Path:
         """Write ``obj`` to ``out/<name>.json`` (indented; non-finite floats as ``null``); atomic.
@@ -261,7 +290,10 @@ class RunDir:
         """
         self._writable()
         _check_name(name, "name")
-        return records.write_json(self.path / (name if name.endswith(".json") else f"{name}.json"), obj)
+        path = self.path / (name if name.endswith(".json") else f"{name}.json")
+        if not self.writer:
+            return path
+        return records.write_json(path, obj)
 
     def finish(self, summary: dict) -> Path:
         """Write ``out/summary.json`` and mark the manifest finished with the total seconds of all invocations (the ``sessions`` list of the manifest)."""

@@ -26,6 +26,33 @@ from sharpsim.bridge._deps import require
 torch = require("torch")
 
 
+def input_device(model):
+    """The device a batch for ``model`` goes on: where its input embeddings run.
+
+    For a model placed by accelerate (``device_map``; layers spread over GPUs, the CPU or disk)
+    that is the execution device of the embedding layer's dispatch hook (its weight may be on the
+    ``meta`` device when offloaded); otherwise the device of the model's first parameter. Hooks
+    move activations between the model's devices, so a batch on this device is all it needs.
+
+    Args:
+      model: a causal LM (plain, peft-wrapped or dispatched by accelerate).
+
+    Returns:
+      A ``torch.device`` (the CPU for a model without parameters).
+    """
+    emb = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    hook = getattr(emb, "_hf_hook", None) if emb is not None else None
+    dev = getattr(hook, "execution_device", None)
+    if dev is not None:
+        return torch.device("cuda", dev) if isinstance(dev, int) else torch.device(dev)
+    if emb is not None and getattr(emb, "weight", None) is not None and emb.weight.device.type != "meta":
+        return emb.weight.device
+    try:
+        return next(model.parameters()).device
+    except StopIteration:
+        return torch.device("cpu")
+
+
 class PackedBatch(NamedTuple):
     """One right-padded batch of (prompt, response) pairs (see the module doc for the layout)."""
 
@@ -112,7 +139,7 @@ def sequence_log_probs(model, prompt_ids: Sequence[Sequence[int]], response_ids:
     """``[B]`` fp32 ``log π(response|prompt)`` of many pairs, via :func:`response_log_probs`.
 
     Args:
-      model: the causal LM (its device is used for the batch).
+      model: the causal LM (the batch goes on :func:`input_device`).
       prompt_ids, response_ids: ``B`` token-id lists each.
       pad_token_id: the padding token.
       grad: ``True``: one batch, differentiable; ``False``: chunks of ``chunk`` pairs under
@@ -120,9 +147,9 @@ def sequence_log_probs(model, prompt_ids: Sequence[Sequence[int]], response_ids:
       chunk: pairs per forward pass without gradients.
 
     Returns:
-      A ``[B]`` tensor on the model's device.
+      A ``[B]`` tensor on the model's (output) device.
     """
-    device = next(model.parameters()).device
+    device = input_device(model)
     if grad:
         return response_log_probs(model, pack(prompt_ids, response_ids, pad_token_id=pad_token_id, device=device))
     out = []

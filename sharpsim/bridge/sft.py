@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from sharpsim import _validation as v
-from sharpsim.bridge import _common, rewards, scoring
+from sharpsim.bridge import _common, distributed, rewards, scoring
 from sharpsim.bridge._deps import require
 from sharpsim.bridge.evaluation import (
     accuracy_lift,
@@ -139,17 +139,21 @@ def _bon_rows(policy, examples, task, *, N, max_new_tokens, seed, reward, run, p
             run.append("samples", reused)
         fresh.update({row["example_id"]: row for row in reused})
     todo = [i for i, ex in enumerate(examples) if ex.id not in done and ex.id not in fresh]
-    for idx in _common.progress(list(_common.chunks(len(todo))), enabled=progress, desc=f"BoN N={N}"):
+    # several processes: each rank draws every W-th chunk and the rows are gathered (same draws as one process)
+    mine = list(distributed.my_chunks(list(_common.chunks(len(todo)))))
+    for idx in _common.progress(mine, enabled=progress, desc=f"BoN N={N}"):
         ids = [todo[k] for k in idx]
         exs = [examples[i] for i in ids]
-        s = policy.sample([e.prompt for e in exs], n=N, temperature=1.0, max_new_tokens=max_new_tokens,
-                          seed=_common.stage_seed(seed, stage), prompt_ids=ids)
         new_rows = []
-        for k, (i, ex) in enumerate(zip(ids, exs)):
-            r = np.flatnonzero(s.prompt_index == k)
-            new_rows.append(_bon_row(i, ex, task, reward, tokens=[s.tokens[j] for j in r],
-                                     text=[s.text[j] for j in r], log_prob=s.log_prob[r], length=s.length[r],
-                                     hit_eos=s.hit_eos[r]))
+        if ids:
+            s = policy.sample([e.prompt for e in exs], n=N, temperature=1.0, max_new_tokens=max_new_tokens,
+                              seed=_common.stage_seed(seed, stage), prompt_ids=ids)
+            for k, (i, ex) in enumerate(zip(ids, exs)):
+                r = np.flatnonzero(s.prompt_index == k)
+                new_rows.append(_bon_row(i, ex, task, reward, tokens=[s.tokens[j] for j in r],
+                                         text=[s.text[j] for j in r], log_prob=s.log_prob[r], length=s.length[r],
+                                         hit_eos=s.hit_eos[r]))
+        new_rows = distributed.gather_rows(new_rows)
         if run is not None:
             run.append("samples", new_rows)
         fresh.update({row["example_id"]: row for row in new_rows})

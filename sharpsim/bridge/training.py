@@ -6,6 +6,10 @@ learning-rate decay, when asked). The model is in training mode only for LoRA's 
 (:func:`sharpsim.bridge.lora.set_train_mode`), so the reference ``π_base`` stays exact.
 :func:`fit` is the minibatch form (shuffled epochs, linear decay to 0) used by SFT-Sharpening and
 RLHF-Sharpening; XPO calls :func:`train_steps` once per round with full-batch steps.
+
+Under ``torchrun`` (several processes), :func:`fit` is data-parallel: each rank back-propagates its
+shard of every global minibatch and the gradients are summed over the ranks before clipping
+(:mod:`sharpsim.bridge.distributed`), so the steps are those of one process on the whole minibatch.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sharpsim import _validation as v
-from sharpsim.bridge import _common
+from sharpsim.bridge import _common, distributed
 from sharpsim.bridge._deps import require
 from sharpsim.bridge.lora import set_train_mode
 
@@ -61,7 +65,7 @@ def make_optimizer(model, *, lr: float, weight_decay: float):
 
 
 def train_steps(model, items: Iterable, step_loss: Callable[[Any], float], *, lr: float, weight_decay: float,
-                grad_clip: float | None, decay_steps: int | None = None) -> list[dict]:
+                grad_clip: float | None, decay_steps: int | None = None, data_parallel: bool = False) -> list[dict]:
     """One optimiser step per item of ``items`` with a fresh AdamW (see the module doc).
 
     Args:
@@ -72,12 +76,20 @@ def train_steps(model, items: Iterable, step_loss: Callable[[Any], float], *, lr
       lr, weight_decay: AdamW's settings.
       grad_clip: gradient-norm clip; ``None`` or 0 for none (the norm is still reported).
       decay_steps: if given, the learning rate decays linearly from ``lr`` to 0 over that many steps.
+      data_parallel: in a multi-process job, ``step_loss`` back-propagates this rank's weighted
+        share of the step's loss (and returns its weighted value); the trainable parameters are
+        broadcast from rank 0 first, and after each ``step_loss`` the gradients and loss values are
+        summed over the ranks (:func:`sharpsim.bridge.distributed.all_reduce_gradients`). Ignored
+        with one process.
 
     Returns:
       One dict per step: ``item``, ``loss``, ``lr`` (the rate the step used) and ``grad_norm``
       (before clipping).
     """
     params, opt = make_optimizer(model, lr=lr, weight_decay=weight_decay)
+    reduce = data_parallel and distributed.world()[1] > 1
+    if reduce:
+        distributed.broadcast_parameters(params)
     sched = None
     if decay_steps is not None:
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1.0 - s / decay_steps))
@@ -87,6 +99,8 @@ def train_steps(model, items: Iterable, step_loss: Callable[[Any], float], *, lr
         for item in items:
             opt.zero_grad(set_to_none=True)
             loss = step_loss(item)
+            if reduce:
+                loss = distributed.all_reduce_gradients(params, loss)
             gnorm = torch.nn.utils.clip_grad_norm_(params, grad_clip if grad_clip else float("inf"))
             current_lr = opt.param_groups[0]["lr"]
             opt.step()
@@ -104,7 +118,11 @@ def fit(model, n_items: int, batch_loss: Callable[[list[int]], Any], *, epochs: 
     """Minibatch AdamW over ``n_items`` items: shuffled epochs, linear decay to 0, gradient-norm clipping.
 
     Each epoch draws a permutation of the items from a ``torch.Generator`` seeded with ``seed``
-    and steps on consecutive minibatches of ``batch_size`` of it.
+    and steps on consecutive minibatches of ``batch_size`` of it. In a multi-process job every rank
+    draws the same permutation, computes ``batch_loss`` on its shard ``minibatch[rank::world_size]``
+    weighted by the shard's share of the minibatch, and the gradients are summed over the ranks
+    (see the module doc); ``batch_loss`` must be a mean over its indices for this to equal the
+    one-process step.
 
     Args:
       model: the LoRA-wrapped model.
@@ -130,13 +148,23 @@ def fit(model, n_items: int, batch_loss: Callable[[list[int]], Any], *, epochs: 
             for s in range(0, n_items, batch_size):
                 yield epoch, order[s: s + batch_size]
 
+    rank, size = distributed.world()
+
     def step_loss(item):
-        loss = batch_loss(item[1])
+        if size == 1:
+            loss = batch_loss(item[1])
+            loss.backward()
+            return float(loss.detach())
+        mine = distributed.shard(item[1], rank, size)
+        if not mine:
+            return 0.0
+        weight = len(mine) / len(item[1])
+        loss = batch_loss(mine) * weight
         loss.backward()
         return float(loss.detach())
 
     steps = train_steps(model, batches(), step_loss, lr=lr, weight_decay=weight_decay, grad_clip=grad_clip,
-                        decay_steps=epochs * per_epoch)
+                        decay_steps=epochs * per_epoch, data_parallel=True)
     return [{"step": k, "epoch": s["item"][0] + 1, "loss": s["loss"], "lr": s["lr"], "grad_norm": s["grad_norm"]}
             for k, s in enumerate(steps, start=1)]
 

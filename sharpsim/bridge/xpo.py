@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from sharpsim import _validation as v
-from sharpsim.bridge import _common, scoring
+from sharpsim.bridge import _common, distributed, scoring
 from sharpsim.bridge._deps import require
 from sharpsim.bridge.evaluation import kl_to_base, score_texts
 from sharpsim.bridge.lora import add_lora, base_of
@@ -129,12 +129,18 @@ def xpo(policy, examples, config: XPOConfig, *, task=None, run=None, progress: b
 
     Raises:
       TypeError: ``config`` is not an :class:`XPOConfig`.
-      ValueError: ``examples`` is empty.
+      ValueError: ``examples`` is empty, or the call is in a multi-process ``torch.distributed``
+        job (XPO's rounds alternate on-policy sampling and small full-batch steps; it runs in one
+        process).
     """
     if not isinstance(config, XPOConfig):
         raise TypeError(f"`config` must be an XPOConfig, got {type(config).__name__}")
     c = config
     examples = _common.check_examples(examples)
+    if distributed.world()[1] > 1:
+        raise ValueError("xpo runs in one process (its rounds alternate on-policy sampling and full-batch "
+                         "steps on D_t); run it without torchrun (for a model larger than one GPU: "
+                         "--device-map auto)")
     T, beta, alpha, batch = c.T, c.beta, c.alpha, c.batch
     t0 = time.time()
     pad = policy.pad_token_id

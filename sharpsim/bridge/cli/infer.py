@@ -20,6 +20,10 @@ Then ``bon`` writes (``theory/bridge_inference.md`` describes every file):
 
 ``passk`` writes ``summary.json``, ``passk.csv``, ``loglik_hist.csv`` and the ``passk`` and
 ``loglik_hist`` plots. This module imports torch only inside :func:`main`.
+
+``--tensor-parallel K`` and ``--device-map auto`` place one copy of a large model over several
+GPUs (vLLM's ``tensor_parallel_size=K``; ``docs/scale/multi_gpu.md``); under ``torchrun`` the
+prompts are dealt out over the processes and rank 0 alone writes ``--out``.
 """
 
 from __future__ import annotations
@@ -29,13 +33,19 @@ import math
 import sys
 from pathlib import Path
 
-from sharpsim.bridge.cli.common import add_run_arguments, parse_task_options
+from sharpsim.bridge.cli.common import (
+    PLACEMENT_FLAGS,
+    add_run_arguments,
+    check_placement,
+    parse_task_options,
+    placement_kwargs,
+)
 
 DEFAULT_REWARDS = "loglik,norm_loglik,majority"
 
 #: settings that do not change the results: left out of the run's config, so they may differ on resume
 _NOT_CONFIG = ("out", "device", "no_progress", "overwrite", "chunk_prompts", "n_boot", "n_subsets",
-               "confidence", "rewards", "k", "lm_command", "command", "_unavailable")
+               "confidence", "rewards", "k", "lm_command", "command", "_unavailable", *PLACEMENT_FLAGS)
 
 
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
@@ -82,6 +92,7 @@ def validate(args) -> dict:
     from sharpsim.bridge import tasks
 
     command = args.lm_command
+    check_placement(args)
     for flag, value, low in (("--N", args.N, 1), ("--n-prompts", args.n_prompts, 1),
                              ("--max-new-tokens", args.max_new_tokens, 1), ("--seed", args.seed, 0),
                              ("--data-seed", args.data_seed, 0), ("--chunk-prompts", args.chunk_prompts, 1),
@@ -158,10 +169,12 @@ def collect(policy, task, examples, run, *, N: int, temperature: float, top_p: f
       examples: the run's ``P`` examples; example ``i`` is seeded as prompt id ``i``.
       run: the :class:`~sharpsim.bridge.runs.RunDir`.
       greedy: also decode greedily (``greedy.jsonl``).
-      chunk: prompts per write.
+      chunk: prompts per write (per rank under ``torchrun``: a write holds ``W`` chunks, one per rank).
 
     Returns: ``{"sampled": prompts sampled now, "skipped": prompts already done}``.
     """
+    from sharpsim.bridge import distributed
+
     done = run.done("prompts")
     pending = [i for i, ex in enumerate(examples) if ex.id not in done]
     bar = None
@@ -169,33 +182,48 @@ def collect(policy, task, examples, run, *, N: int, temperature: float, top_p: f
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(examples), initial=len(examples) - len(pending), desc="prompts", unit="prompt")
-    for start in range(0, len(pending), chunk):
-        idx = pending[start: start + chunk]
-        chunk_examples = [examples[i] for i in idx]
-        prompts = [ex.prompt for ex in chunk_examples]
-        drawn = policy.sample(prompts, n=N, temperature=temperature, top_p=top_p,
-                              max_new_tokens=max_new_tokens, seed=seed, prompt_ids=idx)
-        sample_rows = _rows_for(drawn, chunk_examples, idx, task, table="samples")
+    # several processes (torchrun): each rank takes every W-th chunk; rows are gathered in chunk order
+    chunks = [pending[start: start + chunk] for start in range(0, len(pending), chunk)]
+    for idx in distributed.my_chunks(chunks):
+        sample_rows, greedy_rows, markers = [], [], []
+        if idx:
+            sample_rows, greedy_rows, markers = _draw_chunk(policy, task, examples, idx, N=N,
+                                                            temperature=temperature, top_p=top_p,
+                                                            max_new_tokens=max_new_tokens, seed=seed, greedy=greedy)
+        sample_rows = distributed.gather_rows(sample_rows)
+        greedy_rows = distributed.gather_rows(greedy_rows)
+        markers = distributed.gather_rows(markers)
         run.append("samples", sample_rows)
-        greedy_rows = []
         if greedy:
-            g = policy.greedy(prompts, max_new_tokens=max_new_tokens)
-            greedy_rows = _rows_for(g, chunk_examples, idx, task, table="greedy")
             run.append("greedy", greedy_rows)
-        markers = []
-        for k, (i, ex) in enumerate(zip(idx, chunk_examples)):
-            mine = sample_rows[k * N:(k + 1) * N]
-            marker = {"example_id": ex.id, "prompt_index": i, "prompt": ex.prompt, "gold": ex.answer,
-                      "n": N, "n_correct": sum(r["correct"] for r in mine)}
-            if greedy:
-                marker["greedy_correct"] = greedy_rows[k]["correct"]
-            markers.append(marker)
         run.append("prompts", markers)
         if bar is not None:
-            bar.update(len(idx))
+            bar.update(len(markers))
     if bar is not None:
         bar.close()
     return {"sampled": len(pending), "skipped": len(examples) - len(pending)}
+
+
+def _draw_chunk(policy, task, examples, idx, *, N, temperature, top_p, max_new_tokens, seed, greedy):
+    """The sample rows, greedy rows and prompt markers of the examples at positions ``idx``."""
+    chunk_examples = [examples[i] for i in idx]
+    prompts = [ex.prompt for ex in chunk_examples]
+    drawn = policy.sample(prompts, n=N, temperature=temperature, top_p=top_p,
+                          max_new_tokens=max_new_tokens, seed=seed, prompt_ids=idx)
+    sample_rows = _rows_for(drawn, chunk_examples, idx, task, table="samples")
+    greedy_rows = []
+    if greedy:
+        g = policy.greedy(prompts, max_new_tokens=max_new_tokens)
+        greedy_rows = _rows_for(g, chunk_examples, idx, task, table="greedy")
+    markers = []
+    for k, (i, ex) in enumerate(zip(idx, chunk_examples)):
+        mine = sample_rows[k * N:(k + 1) * N]
+        marker = {"example_id": ex.id, "prompt_index": i, "prompt": ex.prompt, "gold": ex.answer,
+                  "n": N, "n_correct": sum(r["correct"] for r in mine)}
+        if greedy:
+            marker["greedy_correct"] = greedy_rows[k]["correct"]
+        markers.append(marker)
+    return sample_rows, greedy_rows, markers
 
 
 def _load(run, examples, *, greedy: bool):
@@ -328,9 +356,16 @@ def _summarise_passk(run, prompts, settings, args) -> dict:
 
 
 def main(args) -> int:
-    """Run ``sharpsim lm bon`` or ``sharpsim lm passk`` (``args.lm_command``); return the exit code."""
-    from sharpsim.bridge.policy import LMPolicy
-    from sharpsim.bridge.runs import RunDir
+    """Run ``sharpsim lm bon`` or ``sharpsim lm passk`` (``args.lm_command``); return the exit code.
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) the prompts are dealt out over the ranks a chunk each
+    (:func:`collect`); rank 0 alone writes the run directory, draws the summary and prints.
+
+    Raises:
+      ValueError, FileNotFoundError: bad arguments (see :func:`validate`), or placement flags the
+        machine cannot honour (:func:`~sharpsim.bridge.cli.common.placement_kwargs`).
+    """
+    from sharpsim.bridge import distributed
 
     command = args.lm_command
     if command not in ("bon", "passk"):
@@ -340,13 +375,35 @@ def main(args) -> int:
     examples = task.examples(args.n_prompts, seed=args.data_seed)
     if len(examples) < args.n_prompts:
         raise ValueError(f"--n-prompts {args.n_prompts} exceeds the task's {len(examples)} examples")
-    run = RunDir(args.out, command=command, config=run_config(args, settings), model_path=settings["model"],
-                 overwrite=args.overwrite)
-    progress = not args.no_progress
-    policy = LMPolicy.from_pretrained(settings["model"], device=args.device)
+    placement = placement_kwargs(args, world_size=distributed.env_world_size())
+    ctx = distributed.setup(args.device)
+    try:
+        code = _run(args, settings, examples, ctx, placement)
+    except BaseException:
+        distributed.teardown(ctx, wait=False)
+        raise
+    distributed.teardown(ctx)
+    return code
+
+
+def _run(args, settings, examples, ctx, placement) -> int:
+    from sharpsim.bridge import distributed
+    from sharpsim.bridge.policy import LMPolicy
+    from sharpsim.bridge.runs import RunDir
+
+    command = args.lm_command
+    task = settings["task"]
+    run = distributed.make_run(lambda writer: RunDir(
+        args.out, command=command, config=run_config(args, settings), model_path=settings["model"],
+        overwrite=args.overwrite, writer=writer))
+    progress = not args.no_progress and ctx.is_main
+    device = args.device if ctx.world_size == 1 else ctx.device
+    policy = LMPolicy.from_pretrained(settings["model"], device=device, **placement)
     stats = collect(policy, task, examples, run, N=args.N, temperature=args.temperature, top_p=args.top_p,
                     max_new_tokens=args.max_new_tokens, seed=args.seed, greedy=command == "bon",
                     chunk=args.chunk_prompts, progress=progress)
+    if not ctx.is_main:  # rank 0 alone reads the tables back, writes the summary and plots, and prints
+        return 0
     prompts, greedy_rows = _load(run, examples, greedy=command == "bon")
     if run.partial_tables:
         print(f"note: dropped a partial last line (a killed write) in {', '.join(sorted(run.partial_tables))}; "
@@ -357,6 +414,8 @@ def main(args) -> int:
         summary = _summarise_passk(run, prompts, settings, args)
     summary["prompts_sampled_this_run"] = stats["sampled"]
     summary["prompts_resumed"] = stats["skipped"]
+    summary["placement"] = {"world_size": ctx.world_size, "tensor_parallel": args.tensor_parallel,
+                            "device_map": args.device_map}
     run.finish(summary)
     _print_summary(summary)  # always: --no-progress hides the bars, not the result
     return 0

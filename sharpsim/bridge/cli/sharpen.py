@@ -9,7 +9,13 @@ Usage::
                      [--batch 1] [--steps-per-round 10]
 
 (common: ``--task-option KEY=VALUE``, ``--max-new-tokens``, ``--seed``, ``--data-seed``, ``--device``,
-``--no-progress``, ``--overwrite``, ``--weight-decay``, ``--grad-clip``, ``--batch-size``, ``--eval-samples``).
+``--tensor-parallel K``, ``--device-map auto``, ``--no-progress``, ``--overwrite``, ``--weight-decay``,
+``--grad-clip``, ``--batch-size``, ``--eval-samples``).
+
+Several GPUs (``docs/scale/multi_gpu.md``): ``--tensor-parallel K`` / ``--device-map auto`` place one
+copy of a large model over several GPUs; ``torchrun --nproc_per_node W -m sharpsim.cli lm sft ...``
+trains the adapter data-parallel (``sft``, ``rlhf``; ``--batch-size`` is the global minibatch) with
+rank 0 alone writing ``--out`` (:mod:`sharpsim.bridge.distributed`). ``xpo`` runs in one process.
 
 Outputs in ``--out`` (a :class:`~sharpsim.bridge.runs.RunDir`: ``manifest.json`` with the config,
 model path and fingerprint, seeds and versions):
@@ -30,7 +36,8 @@ Resuming (same ``--out`` and config): ``sft`` reuses the prompts already in ``sa
 resampling; draws are seeded per prompt, so a resumed run's draws equal a fresh run's) and
 ``rlhf`` the pairs already in ``triples.jsonl``; training and evaluation are cheap next to sampling
 and are redone. ``xpo`` interleaves sampling and training, so it always starts over (its tables are
-rewritten). ``--from-bon DIR`` makes ``sft`` take its draws from a finished ``sharpsim lm bon`` run
+rewritten). The number of processes and the placement flags are not part of the config (a run
+may be resumed with others). ``--from-bon DIR`` makes ``sft`` take its draws from a finished ``sharpsim lm bon`` run
 of the same model and task at temperature 1 and top-p 1 (the first N of its draws per prompt): the
 ``bon → sft`` pipeline.
 
@@ -44,12 +51,19 @@ import json
 import math
 from pathlib import Path
 
-from sharpsim.bridge.cli.common import add_run_arguments, parse_task_options
+from sharpsim.bridge.cli.common import (
+    PLACEMENT_FLAGS,
+    add_run_arguments,
+    check_placement,
+    parse_task_options,
+    placement_kwargs,
+)
 
 COMMANDS = ("sft", "rlhf", "xpo")
 
 #: arguments that do not change results (left out of the run config so that they may differ on resume)
-_NOT_CONFIG = ("out", "device", "no_progress", "overwrite", "lm_command", "command", "_unavailable")
+_NOT_CONFIG = ("out", "device", "no_progress", "overwrite", "lm_command", "command", "_unavailable",
+               *PLACEMENT_FLAGS)
 
 
 def configure(parser: argparse.ArgumentParser, name: str) -> None:
@@ -96,12 +110,14 @@ def validate(args) -> dict:
     """Check the arguments before anything heavy is imported; return ``{"task", "task_options", "model"}``.
 
     Raises:
-      ValueError: one message naming the bad flag and its constraint.
+      ValueError: one message naming the bad flag and its constraint (placement flags:
+        :func:`~sharpsim.bridge.cli.common.check_placement`).
       FileNotFoundError: ``--model`` (or ``--from-bon``) is not an existing directory.
     """
     from sharpsim.bridge import tasks
 
     command = args.lm_command
+    check_placement(args)
     ints = [("--n-prompts", args.n_prompts, 1), ("--lora-rank", args.lora_rank, 1),
             ("--max-new-tokens", args.max_new_tokens, 1), ("--seed", args.seed, 0), ("--data-seed", args.data_seed, 0)]
     if command in ("sft", "rlhf"):
@@ -288,6 +304,11 @@ def _fmt(x) -> str:
 def main(args) -> int:
     """Run ``sharpsim lm sft|rlhf|xpo`` (see the module doc); prints the summary's headline numbers.
 
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) ``sft`` and ``rlhf`` run data-parallel
+    (:mod:`sharpsim.bridge.distributed`): the draws are dealt out over the ranks, each rank trains
+    on its shard of every minibatch with the gradients summed over the ranks, and only rank 0
+    writes the run directory, the plots and the adapter, and prints.
+
     Args:
       args: the parsed arguments (``args.lm_command`` is ``sft``, ``rlhf`` or ``xpo``).
 
@@ -295,23 +316,45 @@ def main(args) -> int:
       0.
 
     Raises:
-      ValueError, FileNotFoundError: bad arguments (see :func:`validate`).
+      ValueError, FileNotFoundError: bad arguments (see :func:`validate`), placement flags the
+        machine cannot honour (:func:`~sharpsim.bridge.cli.common.placement_kwargs`), or ``xpo``
+        under ``torchrun``.
     """
     settings = validate(args)
-    from sharpsim.bridge import rlhf, sft, xpo
+    from sharpsim.bridge import distributed
+
+    size = distributed.env_world_size()
+    if size > 1 and args.lm_command == "xpo":
+        raise ValueError(f"sharpsim lm xpo runs in one process, not {size} (its rounds alternate on-policy "
+                         "sampling and full-batch steps); run it without torchrun, with --device-map auto for a "
+                         "model larger than one GPU")
+    placement = placement_kwargs(args, world_size=size)
+    ctx = distributed.setup(args.device)
+    try:
+        code = _run(args, settings, ctx, placement)
+    except BaseException:
+        distributed.teardown(ctx, wait=False)
+        raise
+    distributed.teardown(ctx)
+    return code
+
+
+def _run(args, settings: dict, ctx, placement: dict) -> int:
+    from sharpsim.bridge import distributed, rlhf, sft, xpo
     from sharpsim.bridge.policy import LMPolicy
     from sharpsim.bridge.runs import RunDir
 
     command = args.lm_command
     task = settings["task"]
     examples = task.examples(args.n_prompts, seed=args.data_seed)
-    run = RunDir(args.out, command=command, config=run_config(args, settings), model_path=settings["model"],
-                 overwrite=args.overwrite)
-    policy = LMPolicy.from_pretrained(settings["model"], device=args.device)
-    progress = not args.no_progress
+    run = distributed.make_run(lambda writer: RunDir(
+        args.out, command=command, config=run_config(args, settings), model_path=settings["model"],
+        overwrite=args.overwrite, writer=writer))
+    device = args.device if ctx.world_size == 1 else ctx.device
+    policy = LMPolicy.from_pretrained(settings["model"], device=device, **placement)
+    progress = not args.no_progress and ctx.is_main
     common = dict(lora_rank=args.lora_rank, lr=args.lr, weight_decay=args.weight_decay, grad_clip=args.grad_clip,
                   max_new_tokens=args.max_new_tokens, seed=args.seed)
-    files: list = []
     if command == "sft":
         draws = None
         if args.from_bon is not None:
@@ -323,6 +366,20 @@ def main(args) -> int:
         result = sft.sft_sharpen(policy, examples, task, config, draws=draws, run=run, progress=progress)
         summary = result.summary
         summary["reused_bon_prompts"] = 0 if draws is None else sum(ex.id in draws for ex in examples)
+    elif command == "rlhf":
+        config = rlhf.RLHFConfig(n=args.n, beta=args.beta, epochs=args.epochs, batch_size=args.batch_size,
+                                 eval_samples=args.eval_samples, **common)
+        result = rlhf.rlhf_sharpen(policy, examples, config, task=task, run=run, progress=progress)
+        summary = result.summary
+    else:
+        config = xpo.XPOConfig(T=args.T, beta=args.beta, alpha=args.alpha, batch=args.batch,
+                               steps_per_round=args.steps_per_round, **common)
+        result = xpo.xpo(policy, examples, config, task=task, run=run, progress=progress)
+        summary = result.summary
+    if not ctx.is_main:  # rank 0 alone writes the plots, the adapter and the summary, and prints
+        return 0
+    files: list = []
+    if command == "sft":
         files += _plot_curve(result.loss_curve, run.path, "train_curve",
                              title=f"SFT-Sharpening (LoRA r={args.lora_rank}), completion-only NLL of BoN picks")
         files += _plot_table1(summary, run.path)
@@ -330,26 +387,20 @@ def main(args) -> int:
                     f"SFT-tuned {_fmt(summary['tuned_sampled_acc'])}, gap {_fmt(summary['amortization_gap'])}, "
                     f"loglik lift {_fmt(summary['loglik_lift'])} nats")
     elif command == "rlhf":
-        config = rlhf.RLHFConfig(n=args.n, beta=args.beta, epochs=args.epochs, batch_size=args.batch_size,
-                                 eval_samples=args.eval_samples, **common)
-        result = rlhf.rlhf_sharpen(policy, examples, config, task=task, run=run, progress=progress)
-        summary = result.summary
         files += _plot_curve(result.loss_curve, run.path, "train_curve",
                              title=f"RLHF-Sharpening (Eq 8, beta={args.beta:g}, LoRA r={args.lora_rank})")
         headline = (f"Eq 8 loss {_fmt(summary['eq8_loss_initial'])} -> {_fmt(summary['eq8_loss_final'])}, "
                     f"KL k1 {_fmt(summary['kl_k1'])} k3 {_fmt(summary['kl_k3'])}, "
                     f"tuned acc {_fmt(summary['tuned_sampled_acc'])}")
     else:
-        config = xpo.XPOConfig(T=args.T, beta=args.beta, alpha=args.alpha, batch=args.batch,
-                               steps_per_round=args.steps_per_round, **common)
-        result = xpo.xpo(policy, examples, config, task=task, run=run, progress=progress)
-        summary = result.summary
         files += _plot_xpo(result.rounds, run.path)
         headline = (f"T={args.T}: loss {_fmt(summary['final_loss'])}, KL k1 {_fmt(summary['kl_k1_last_round'])} "
                     f"k3 {_fmt(summary['kl_k3_last_round'])} (last round)")
     result.model.save_pretrained(str(run.path / "adapter"))
     summary.update({"command": command, "task": args.task, "task_options": settings["task_options"],
                     "model": str(settings["model"]), "device": str(policy.device),
+                    "placement": {"world_size": ctx.world_size, "tensor_parallel": args.tensor_parallel,
+                                  "device_map": args.device_map},
                     "files": sorted({Path(f).name for f in files} | {"adapter", "summary.json", "manifest.json"})})
     run.finish(summary)
     print(f"sharpsim lm {command}: {headline}; results in {run.path}")
