@@ -3,7 +3,8 @@
 Each figure is one module of :mod:`sharpsim.experiments` following the figure protocol
 (:mod:`sharpsim.experiments.protocol`). :func:`generate` runs a figure's sweep resumably into
 ``<out>/<name>.csv``, draws ``<out>/<name>.png`` and ``.pdf`` and writes
-``<out>/<name>.manifest.json``, then rewrites ``<out>/RATES.md`` (:func:`rates_markdown`) from the
+``<out>/<name>.manifest.json`` (the cells computed in this process or on a Dask cluster,
+:mod:`sharpsim.executors`), then rewrites ``<out>/RATES.md`` (:func:`rates_markdown`) from the
 CSVs in ``out``, so the table of fitted rates always matches the committed rows.
 """
 
@@ -20,13 +21,17 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
+from sharpsim import executors
 from sharpsim.experiments import (
     _runner,
     adaptive_draws,
     bon_inference,
     exploration,
+    iterated,
     lower_bound_eps,
     lower_bound_size,
+    passk_crossover,
+    power_sampling,
     rlhf_beta,
     rlhf_margin,
     separation,
@@ -51,6 +56,9 @@ FIGURES: dict[str, types.ModuleType] = {
         xpo_dimension,
         rlhf_beta,
         rlhf_margin,
+        iterated,
+        power_sampling,
+        passk_crossover,
     )
 }
 
@@ -63,6 +71,7 @@ def generate(
     progress: bool = True,
     log: Callable[[str], None] = print,
     jobs: int = 1,
+    executor=None,
 ) -> list[Path]:
     """Runs (or resumes) and draws the named figures.
 
@@ -74,10 +83,17 @@ def generate(
         ``"full"``).
       progress: show a progress bar per sweep.
       log: called with one summary line per figure.
-      jobs: figures computed at once, each in its own process (``1``: in this process, one after
-        another). Every figure writes only its own files, so the rows, the resume and the
-        never-overwrite guarantees are those of ``jobs=1``; the progress bars are hidden when
-        ``jobs > 1`` (one summary line per figure as it finishes).
+      jobs: figures computed at once (``1``: one after another, with progress bars). In this
+        process (the default executor) each figure beyond the first runs in its own process; with
+        a remote executor (a Dask cluster) ``jobs`` is the number of figures whose cells are in
+        flight on the cluster at once, submitted from threads of this process, which alone writes
+        every file, and the figures are drawn here one after another. Every figure writes only
+        its own files, so the rows, the resume and the never-overwrite guarantees are those of
+        ``jobs=1``; the progress bars are hidden when ``jobs > 1`` (one summary line per figure
+        as it finishes).
+      executor: where the cells are computed (:mod:`sharpsim.executors`); ``None``: the current
+        one (:func:`sharpsim.executors.current`: this process unless set by
+        :func:`sharpsim.executors.use`). The CSVs are byte for byte those of an in-process run.
 
     Returns:
       The files written: per figure its PNG, PDF, CSV and manifest (``<out>/RATES.md``, rewritten
@@ -86,6 +102,7 @@ def generate(
     Raises:
       ValueError: on an unknown figure name or mode, a ``jobs`` below 1, or (from the runner)
         when a CSV in ``out`` holds columns other than the sweep's.
+      TypeError: ``executor`` is not an executor.
     """
     if mode not in MODES:
         raise ValueError(f"`mode` must be one of {MODES}; got {mode!r}")
@@ -97,10 +114,34 @@ def generate(
         raise ValueError(f"unknown figure(s) {unknown}; available: {sorted(FIGURES)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    executor = executors.resolve(executor)
     written: list[Path] = []
-    if jobs == 1 or len(names) == 1:
+    if executor.remote:
+        # the cells go to the cluster; this process writes every file, from one thread per figure in flight
+        one = jobs == 1 or len(names) == 1
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(jobs, len(names))) as pool:
+            sweeps = {name: pool.submit(_sweep, name, out, mode, progress and one, executor) for name in names}
+            try:
+                to_draw, running = list(names), set(sweeps.values())
+                while to_draw:
+                    finished, running = concurrent.futures.wait(running, return_when="FIRST_COMPLETED")
+                    for future in finished:
+                        if future.exception() is not None:
+                            raise future.exception()
+                    while to_draw and sweeps[to_draw[0]].done():  # drawn here in order (pyplot: one thread)
+                        name = to_draw.pop(0)
+                        files, line = _draw(name, out, mode, *sweeps[name].result())
+                        written += files
+                        log(line)
+            except BaseException:  # one figure failed (or Ctrl-C): stop the others' cells too
+                pool.shutdown(wait=False, cancel_futures=True)
+                cancel = getattr(executor, "cancel", None)
+                if cancel is not None:
+                    cancel()
+                raise
+    elif jobs == 1 or len(names) == 1:
         for name in names:
-            files, line = _generate_one(name, out, mode, progress)
+            files, line = _generate_one(name, out, mode, progress, executor)
             written += files
             log(line)
     else:
@@ -118,19 +159,28 @@ def generate(
     return written
 
 
-def _generate_one(name: str, out: Path, mode: str, progress: bool) -> tuple[list[Path], str]:
-    """One figure's sweep, drawing and manifest; returns the files written and the summary line."""
+def _sweep(name: str, out: Path, mode: str, progress: bool, executor=None) -> tuple[list[dict], float]:
+    """One figure's sweep (resumed from ``<out>/<name>.csv``); returns its rows and the seconds it took."""
     module = FIGURES[name]
     config = module.CONFIGS[mode]
     start = time.perf_counter()
     rows = _runner.run_sweep(
         module.cells(config),
-        functools.partial(module.run_cell, config),
+        functools.partial(module.run_cell, config),  # pickles by reference: a worker imports the module
         out / f"{name}.csv",
         config=config,
         progress=progress,
         desc=name,
+        executor=executor,
     )
+    return rows, time.perf_counter() - start
+
+
+def _draw(name: str, out: Path, mode: str, rows: list[dict], seconds: float) -> tuple[list[Path], str]:
+    """One figure's drawing and manifest from its rows; returns the files written and the summary line."""
+    module = FIGURES[name]
+    config = module.CONFIGS[mode]
+    start = time.perf_counter()
     fig = module.draw(rows, config)
     files = [out / f"{name}.png", out / f"{name}.pdf"]
     fig.savefig(files[0], dpi=150)
@@ -138,14 +188,32 @@ def _generate_one(name: str, out: Path, mode: str, progress: bool) -> tuple[list
     plt.close(fig)
     files.append(out / f"{name}.csv")
     manifest = out / f"{name}.manifest.json"
-    seconds = time.perf_counter() - start
+    seconds += time.perf_counter() - start
     _runner.write_manifest(manifest, name=name, mode=mode, config=config, files=[f.name for f in files],
                            seconds=seconds)
     return [*files, manifest], f"{name}: {len(rows)} rows, {seconds:.1f}s -> {out}/{name}.png"
 
 
-def default_jobs() -> int:
-    """The CPUs this process may run on (``os.sched_getaffinity``; ``os.cpu_count()`` elsewhere)."""
+def _generate_one(name: str, out: Path, mode: str, progress: bool, executor=None) -> tuple[list[Path], str]:
+    """One figure's sweep, drawing and manifest; returns the files written and the summary line."""
+    return _draw(name, out, mode, *_sweep(name, out, mode, progress, executor))
+
+
+def default_jobs(executor=None) -> int:
+    """The default ``jobs`` of :func:`generate` (and of ``sharpsim figures``).
+
+    Args:
+      executor: the executor the figures will use (``None``: the current one).
+
+    Returns:
+      With a remote executor (a cluster), every registered figure at once; otherwise the CPUs
+      this process may run on (``os.sched_getaffinity``; ``os.cpu_count()`` elsewhere).
+
+    Raises:
+      TypeError: ``executor`` is not an executor.
+    """
+    if executors.resolve(executor).remote:
+        return len(FIGURES)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux

@@ -18,7 +18,9 @@ Pieces:
   before the next append);
 * CSV: :func:`write_csv` (a whole summary table, atomically) and the append-only :class:`CsvTable` (header written once, rows appended together and fsynced,
   a different set of columns refused, so an existing file is never overwritten) and
-  :func:`run_cells` (compute every cell not yet in the table, appending each as it finishes);
+  :func:`run_cells` (compute every cell not yet in the table, appending each as it finishes, in this
+  process or on a cluster, :mod:`sharpsim.executors`; :func:`pending_path` holds cells finished
+  before an earlier one);
 * provenance: :func:`versions` (package versions from metadata, nothing imported) and
   :func:`utc_now`.
 """
@@ -49,6 +51,7 @@ __all__ = [
     "config_hash",
     "jsonable",
     "parse_csv_value",
+    "pending_path",
     "plain",
     "read_json",
     "read_jsonl",
@@ -415,6 +418,30 @@ class CsvTable:
             return format(value, self.float_format)
         return value
 
+    def check_columns(self, rows: Sequence[Mapping]) -> list[str]:
+        """The header ``rows`` would be appended under, after checking that every row has its columns.
+
+        Args:
+          rows: dicts (at least one).
+
+        Returns:
+          The file's header, or the first row's columns when the file is new.
+
+        Raises:
+          ValueError: a row's columns differ from the file's header or from the first row's
+            (the message says to choose another output folder instead of overwriting).
+        """
+        header = self.header()
+        if header is None:
+            header = list(rows[0])
+        for row in rows:
+            if list(row) != header:
+                raise ValueError(
+                    f"{self.path} holds results with columns {header}, but these rows have columns "
+                    f"{list(row)}; pass another output directory (`--out`) or move the old file away "
+                    "instead of overwriting it")
+        return header
+
     def append(self, rows: Sequence[Mapping]) -> None:
         """Append ``rows`` (dicts with the same keys in the same order) in one write, flushed and fsynced.
 
@@ -427,16 +454,8 @@ class CsvTable:
         rows = list(rows)
         if not rows:
             return
-        header = self.header()
-        new = header is None
-        if new:
-            header = list(rows[0])
-        for row in rows:
-            if list(row) != header:
-                raise ValueError(
-                    f"{self.path} holds results with columns {header}, but these rows have columns "
-                    f"{list(row)}; pass another output directory (`--out`) or move the old file away "
-                    "instead of overwriting it")
+        new = self.header() is None
+        header = self.check_columns(rows)
         buf = io.StringIO()
         writer = csv.writer(buf)
         if new:
@@ -449,8 +468,45 @@ class CsvTable:
             os.fsync(fh.fileno())
 
 
+def pending_path(path) -> Path:
+    """The side file of a CSV's finished cells still waiting for an earlier cell: ``<dir>/.<name>.pending``.
+
+    A sweep whose cells finish out of order (:class:`sharpsim.executors.DaskExecutor`) appends a
+    cell that finishes before an earlier one here at once, and moves it into the CSV when every
+    earlier cell is there; the file is removed when nothing in it is waiting any more.
+
+    Args:
+      path: the CSV file.
+
+    Returns:
+      The pending file's path (it may not exist).
+    """
+    path = Path(path)
+    return path.with_name(f".{path.name}.pending")
+
+
+def _prune_pending(pending: CsvTable, table: CsvTable, prefix: Mapping[str, Any], key_names: list[str]) -> None:
+    """Drop from ``pending`` the rows of ``prefix`` whose cell is in ``table``; remove it when empty."""
+    done = table.keys(key_names, where=prefix, parse=True)
+    header = pending.header()
+    rows = pending.rows()
+    keep = [r for r in rows if not (_matches(r, prefix)
+                                    and tuple(str(pending.parse_row(r)[k]) for k in key_names) in done)]
+    if len(keep) == len(rows) and rows:
+        return
+    if not keep:
+        pending.path.unlink(missing_ok=True)
+        return
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    writer.writerows([[r[k] for k in header] for r in keep])
+    atomic_write_text(pending.path, buf.getvalue())
+
+
 def run_cells(cells: Iterable[Mapping], run_cell: Callable[[dict], Mapping | list[Mapping]], table: CsvTable, *,
-              prefix: Mapping[str, Any] | None = None, progress: bool = False, desc: str = "") -> list[dict]:
+              prefix: Mapping[str, Any] | None = None, progress: bool = False, desc: str = "",
+              executor=None) -> list[dict]:
     """Compute every cell not yet in ``table``; return all of this computation's rows in cell order.
 
     A cell is a dict of sweep variables; its key is its values (as strings) under its own column
@@ -458,16 +514,24 @@ def run_cells(cells: Iterable[Mapping], run_cell: Callable[[dict], Mapping | lis
     every row and restricts resumption to the rows on disk that carry it, so rows of other
     configurations stay in the file untouched. ``run_cell(cell)`` returns one row or a list of
     rows (e.g. one per seed); each row is ``{**prefix, **cell, **row}``. All rows of a cell are
-    appended together as soon as the cell finishes, so a killed run loses at most the cell in
+    appended together as soon as the cell finishes, so a killed run loses at most the cells in
     progress.
+
+    The cells are computed by ``executor`` (:mod:`sharpsim.executors`); this process alone writes.
+    Rows land in ``table`` in cell order whatever the executor, so the file is byte for byte the
+    one an in-process run writes: a cell finishing before an earlier one is appended at once to
+    the side file :func:`pending_path` (same columns, same formatting) and moved into ``table``
+    when every earlier cell is there. A rerun counts the cells in the side file as done.
 
     Args:
       cells: the cells, in the order of the returned rows.
-      run_cell: computes one cell.
+      run_cell: computes one cell (it must pickle for a remote executor).
       table: the append-only CSV.
       prefix: columns put first in every row, and the filter for what counts as done.
       progress: show a tqdm bar over the cells still to do.
-      desc: the bar's label.
+      desc: the bar's label (and the task names on a cluster).
+      executor: an :class:`sharpsim.executors.Executor`; ``None``: :func:`sharpsim.executors.current`
+        (:class:`~sharpsim.executors.InProcess` unless set by :func:`sharpsim.executors.use`).
 
     Returns:
       The rows of ``table`` that carry ``prefix``, parsed (:func:`parse_csv_value`), sorted by the
@@ -475,21 +539,69 @@ def run_cells(cells: Iterable[Mapping], run_cell: Callable[[dict], Mapping | lis
 
     Raises:
       ValueError: the table on disk has other columns (see :meth:`CsvTable.append`).
+      TypeError: ``executor`` is not an executor, or cannot ship ``run_cell``.
     """
+    from sharpsim import executors
+
+    executor = executors.resolve(executor)
     prefix = dict(prefix or {})
     cells = [dict(c) for c in cells]
     key_names = list(cells[0]) if cells else []
+
+    def key(cell: Mapping) -> tuple[str, ...]:
+        return tuple(str(cell[k]) for k in key_names)
+
     done = table.keys(key_names, where=prefix, parse=True)
-    todo = [c for c in cells if tuple(str(c[k]) for k in key_names) not in done]
-    bar = todo
-    if progress and todo:
+    todo = [c for c in cells if key(c) not in done]
+    pending = CsvTable(pending_path(table.path), float_format=table.float_format, text_columns=table.text_columns)
+    held: dict[int, list[dict]] = {}  # position in todo -> finished rows waiting for an earlier cell
+    if todo and pending.path.exists():
+        parked: dict[tuple[str, ...], list[dict]] = {}
+        for r in pending.rows():
+            if _matches(r, prefix):
+                parked.setdefault(key(pending.parse_row(r)), []).append(r)
+        for j, c in enumerate(todo):
+            if key(c) in parked:
+                held[j] = parked.pop(key(c))
+    compute = [j for j in range(len(todo)) if j not in held]
+    position = 0  # the first cell of todo not yet in table
+
+    def flush() -> None:
+        nonlocal position
+        while position in held:
+            table.append(held.pop(position))
+            position += 1
+
+    flush()
+    bar = None
+    if progress and compute:
         from tqdm.auto import tqdm
 
-        bar = tqdm(todo, desc=desc, leave=False)
-    for cell in bar:
-        out = run_cell(cell)
-        table.append([{**prefix, **cell, **r} for r in (out if isinstance(out, list) else [out])])
+        bar = tqdm(total=len(compute), desc=desc, leave=False)
+    results = executor.imap_unordered(run_cell, [todo[j] for j in compute], name=desc)
+    try:
+        for i, out in results:
+            j = compute[i]
+            rows = [{**prefix, **todo[j], **r} for r in (out if isinstance(out, list) else [out])]
+            if j == position:
+                table.append(rows)
+                position += 1
+                flush()
+            else:
+                table.check_columns(rows)  # refuse now what the table would refuse later
+                pending.append(rows)
+                held[j] = rows
+            if bar is not None:
+                bar.update()
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()
+        if bar is not None:
+            bar.close()
+    if pending.path.exists():
+        _prune_pending(pending, table, prefix, key_names)
     rows = [table.parse_row(r) for r in table.rows() if _matches(r, prefix)]
-    order = {tuple(str(c[k]) for k in key_names): i for i, c in enumerate(cells)}
+    order = {key(c): i for i, c in enumerate(cells)}
     rows.sort(key=lambda r: order.get(tuple(str(r[k]) for k in key_names), len(order)))
     return rows

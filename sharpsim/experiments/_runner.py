@@ -5,7 +5,9 @@ cell. Rows carry ``config_hash`` (a digest of the figure's configuration), every
 and the cell's results, and are appended to a tidy CSV as each cell finishes. Re-running the same
 configuration skips the cells already in the CSV (a killed sweep resumes where it stopped); rows
 of other configurations stay in the file, never overwritten. The storage itself (append-only
-table, atomic JSON, digests, versions) is :mod:`sharpsim.records`, shared with the LM bridge.
+table, atomic JSON, digests, versions) is :mod:`sharpsim.records`, shared with the LM bridge. The
+cells run in this process or on a Dask cluster (:mod:`sharpsim.executors`); either way this
+process alone writes the CSV.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def run_sweep(
     config,
     progress: bool = True,
     desc: str = "",
+    executor=None,
 ) -> list[dict]:
     """Computes every cell not yet in ``csv_path`` for this ``config``; returns this config's rows.
 
@@ -49,7 +52,11 @@ def run_sweep(
         fsynced at once, so nothing computed is lost.
       config: the figure's configuration; only rows with its :func:`config_hash` count as done.
       progress: show a progress bar over the cells still to do.
-      desc: the bar's label.
+      desc: the bar's label (and the task names on a cluster).
+      executor: where the cells are computed (:mod:`sharpsim.executors`): ``None`` for the
+        current one (:func:`sharpsim.executors.current`: in this process unless set by
+        :func:`sharpsim.executors.use`). This process alone writes ``csv_path``, in cell order,
+        whatever the executor (:func:`sharpsim.records.run_cells`).
 
     Returns:
       This configuration's rows, parsed, in the order of ``cells``.
@@ -57,6 +64,7 @@ def run_sweep(
     Raises:
       ValueError: if ``csv_path`` exists with a different set of columns (the message says
         to choose another output directory rather than overwrite it).
+      TypeError: ``executor`` is not an executor, or cannot ship ``run_cell`` to its workers.
     """
     return records.run_cells(
         cells,
@@ -65,6 +73,7 @@ def run_sweep(
         prefix={"config_hash": config_hash(config)},
         progress=progress,
         desc=desc,
+        executor=executor,
     )
 
 
