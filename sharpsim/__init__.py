@@ -9,8 +9,10 @@ from sharpsim import (
     algorithms,
     bounds,
     classes,
+    metrics,
     oracle,
     policies,
+    power,
     problems,
 )
 from sharpsim._config import ENUMERATION_LIMIT, TIE_RTOL
@@ -30,8 +32,10 @@ from sharpsim.laws import (
     kl_regularized_optimum,
     sharpening_error,
 )
+from sharpsim.metrics import accuracy, pass_at_k
 from sharpsim.objectives import hellinger, kl_divergence, kl_objective, regression_loss
 from sharpsim.policies import AutoregressivePolicy, TabularPolicy
+from sharpsim.power import power_law
 from sharpsim.problems import Problem
 
 __version__ = "0.1.0"
@@ -44,6 +48,7 @@ __all__ = [
     "Problem",
     "TabularPolicy",
     "__version__",
+    "accuracy",
     "adaptive_coverage",
     "algorithms",
     "bon_law",
@@ -58,9 +63,13 @@ __all__ = [
     "kl_objective",
     "kl_regularized_optimum",
     "margin",
+    "metrics",
     "oracle",
+    "pass_at_k",
     "policies",
+    "power",
     "power_concentrability",
+    "power_law",
     "problems",
     "r_max",
     "regression_loss",

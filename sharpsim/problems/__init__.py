@@ -4,6 +4,9 @@ One module per construction, each named after what it is in the paper:
 
 * :mod:`~sharpsim.problems.core` — :class:`Problem`, :func:`from_probs` / :func:`from_policy`
   (wrap user arrays or policies, validated) and :func:`as_tabular_base`;
+* :mod:`~sharpsim.problems.correct` — :func:`flawed_verifier` (a problem whose correctness set
+  ``Problem.correct`` differs from the arg-max on a chosen number of prompts; read with
+  :func:`correct_set`);
 * :mod:`~sharpsim.problems.coverage` — :func:`with_coverage` (a random tabular problem whose exact
   coverage ``C_cov`` (Eq 6) is the one requested and whose margin (Assumption 4.2) is at least the
   one requested) and :func:`planted_autoregressive` (the same over sequences ``V^H``);
@@ -20,7 +23,8 @@ One module per construction, each named after what it is in the paper:
   :func:`prop_e2_instance` (Prop E.2).
 """
 
-from sharpsim.problems.core import Problem, as_tabular_base, from_policy, from_probs
+from sharpsim.problems.core import Problem, as_tabular_base, correct_set, from_policy, from_probs
+from sharpsim.problems.correct import flawed_verifier
 from sharpsim.problems.coverage import (
     MIN_CONSTRUCTED_MARGIN,
     coverage_range,
@@ -40,8 +44,10 @@ __all__ = [
     "LowerBoundInstance",
     "Problem",
     "as_tabular_base",
+    "correct_set",
     "coverage_range",
     "cut_value",
+    "flawed_verifier",
     "from_policy",
     "from_probs",
     "hard_conditionals",
