@@ -43,6 +43,7 @@ import sharpsim as ss
 from sharpsim import bounds, classes, problems
 from sharpsim.algorithms import adaptive_sft_sharpening, sft_sharpening
 from sharpsim.experiments import engine
+from sharpsim.parallel import map_seeds
 from sharpsim.policies import TabularPolicy
 
 #: The cell key of the budget: n, the number of prompts.
@@ -247,8 +248,23 @@ def _bucket(n: int) -> int:
     return cap
 
 
-@functools.partial(jax.jit, static_argnames=("max_n", "algorithm"))
 def _errors(keys, log_rows, fit_rows, idx, valid, mu, d, M, n, max_n, N, stop_level, algorithm):
+    """``(error [S], queries [S])``: each key draws a member of the family and runs the algorithm on it
+    (:func:`sharpsim.parallel.map_seeds`: the seeds sharded over the local devices)."""
+    return map_seeds(_trial(max_n, algorithm), keys, args=(log_rows, fit_rows, idx, valid, mu, d, M, n, N, stop_level))
+
+
+@functools.cache
+def _trial(max_n: int, algorithm: str):
+    """One seed's trial at the static capacity ``max_n`` (one function object per setting: compiled once)."""
+
+    def one(key, log_rows, fit_rows, idx, valid, mu, d, M, n, N, stop_level):
+        return _one(key, log_rows, fit_rows, idx, valid, mu, d, M, n, max_n, N, stop_level, algorithm)
+
+    return one
+
+
+def _one(key, log_rows, fit_rows, idx, valid, mu, d, M, n, max_n, N, stop_level, algorithm):
     X = idx.shape[0]
     Y = log_rows.shape[1]
     if algorithm == "sft":  # the family's class closed under BoN_N (fit_rows): Assumption 4.1 holds
@@ -261,24 +277,21 @@ def _errors(keys, log_rows, fit_rows, idx, valid, mu, d, M, n, max_n, N, stop_le
     # (bitwise the sampler of the member: it is computed row by row)
     row_sampler = ss.bon_sampler(problems.Problem(TabularPolicy(log_rows), jnp.full(R, 1.0 / R)))
 
-    def one(key):
-        k_member, k_run = jax.random.split(key)
-        hidden = jax.random.randint(k_member, (X - 1,), 0, M)  # candidate j_i - 1
-        hidden = jnp.where(jnp.arange(1, X) <= d, hidden, 0)  # padded prompts: candidate 0
-        member = jnp.concatenate([jnp.zeros((1,), hidden.dtype), hidden])
-        rows = idx[jnp.arange(X), member]
-        problem = problems.Problem(TabularPolicy(log_rows[rows]), mu)
-        sampler = row_sampler.take(rows)
-        if algorithm == "sft":
-            r = sft_sharpening(k_run, problem, model_class, n=n, N=N, delta=DELTA, gamma=GAMMA, max_n=max_n,
-                               return_policy=False, sampler=sampler)
-        else:
-            r = adaptive_sft_sharpening(k_run, problem, model_class, n=n, stop_level=stop_level,
-                                        delta=DELTA, gamma=GAMMA, max_n=max_n, return_policy=False,
-                                        sampler=sampler)
-        return r.error, r.num_queries
-
-    return jax.vmap(one)(keys)
+    k_member, k_run = jax.random.split(key)
+    hidden = jax.random.randint(k_member, (X - 1,), 0, M)  # candidate j_i - 1
+    hidden = jnp.where(jnp.arange(1, X) <= d, hidden, 0)  # padded prompts: candidate 0
+    member = jnp.concatenate([jnp.zeros((1,), hidden.dtype), hidden])
+    rows = idx[jnp.arange(X), member]
+    problem = problems.Problem(TabularPolicy(log_rows[rows]), mu)
+    sampler = row_sampler.take(rows)
+    if algorithm == "sft":
+        r = sft_sharpening(k_run, problem, model_class, n=n, N=N, delta=DELTA, gamma=GAMMA, max_n=max_n,
+                           return_policy=False, sampler=sampler)
+    else:
+        r = adaptive_sft_sharpening(k_run, problem, model_class, n=n, stop_level=stop_level,
+                                    delta=DELTA, gamma=GAMMA, max_n=max_n, return_policy=False,
+                                    sampler=sampler)
+    return r.error, r.num_queries
 
 
 def feasible(config: Config, eps: float, d: int, N: int) -> bool:

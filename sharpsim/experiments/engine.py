@@ -6,7 +6,8 @@ reports the smallest budget ``m*`` whose estimated success probability reaches `
 
 * **Common random numbers**: seed ``s`` uses the same PRNG key at every budget, so the success
   curve is a monotone-ish function of the budget per seed, not independent noise.
-* **Seeds are vmapped**: one ``jit(vmap(trial))`` per budget shape.
+* **Seeds are vmapped**: one ``jit(vmap(trial))`` per budget shape, the seeds sharded over the
+  local devices (:func:`sharpsim.parallel.map_seeds`; the rows do not depend on the device count).
 * **Confidence**: each success rate gets a Clopper–Pearson interval (``scipy.stats``). The
   interval for ``m*`` is ``[first budget whose upper CP limit reaches 1-ρ, first budget whose
   lower CP limit reaches 1-ρ]``. The CP level is per budget, with no simultaneous correction
@@ -24,6 +25,7 @@ both, and ``m*`` is reported as the mean charged ``m`` at the crossing budget.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,6 +36,7 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from sharpsim import _validation as v
+from sharpsim.parallel import map_seeds
 
 __all__ = ["Rate", "SampleComplexity", "crossing_bracket", "fit_slope", "format_interval", "geometric_grid",
            "grid_slope_interval", "m_star", "rate_from_tables", "sample_complexity", "scan_budgets", "scan_splits", "success_table",
@@ -142,7 +145,8 @@ def sample_complexity(
         as a Python value (it may set static shapes such as ``n``). δ lives inside the trial.
       budgets: increasing budgets.
       eps, rho: the target: error ``<= ε`` with probability ``>= 1 - ρ``.
-      num_seeds: seeds per budget (vmapped; the same keys at every budget).
+      num_seeds: seeds per budget (vmapped and sharded over the local devices by
+        :func:`sharpsim.parallel.map_seeds`; the same keys at every budget).
       static_budget: ``True`` compiles the trial once per budget (the budget may set shapes);
         ``False`` passes it traced and compiles once for the whole sweep.
       csv_path: if given, each budget's per-seed rows (``budget, seed, error, queries``) are
@@ -162,13 +166,16 @@ def sample_complexity(
     if not budgets:
         raise ValueError("`budgets` must hold at least one budget")
     keys = jax.random.split(jax.random.key(seed), num_seeds)
-    traced = jax.jit(jax.vmap(trial, in_axes=(0, None))) if not static_budget else None
 
     def measure(b):
-        if traced is not None:
-            err, q = traced(keys, b)  # one compilation for every budget
+        if not static_budget:
+            err, q = map_seeds(trial, keys, args=(b,))  # one compilation for every budget
         else:
-            err, q = jax.jit(jax.vmap(lambda k: trial(k, b)))(keys)
+            try:  # the same function object for the same (trial, budget): compiled once across calls
+                at = _at_budget(trial, b)
+            except TypeError:  # an unhashable budget
+                at = functools.partial(_call_at, trial, b)
+            err, q = map_seeds(at, keys)
         return np.asarray(err, float), np.asarray(q, float)
 
     errors = np.empty((len(budgets), num_seeds))
@@ -196,6 +203,16 @@ def sample_complexity(
             errors[index[float(r["budget"])], int(r["seed"])] = r["error"]
             queries[index[float(r["budget"])], int(r["seed"])] = r["queries"]
     return SampleComplexity(np.asarray(budgets, float), errors, queries, eps, rho, confidence)
+
+
+@functools.lru_cache(maxsize=256)
+def _at_budget(trial: Callable, budget) -> Callable:
+    """``key -> trial(key, budget)`` with the budget a Python constant (one function object per pair)."""
+    return functools.partial(_call_at, trial, budget)
+
+
+def _call_at(trial: Callable, budget, key):
+    return trial(key, budget)
 
 
 def fit_slope(xs, tables, *, rho: float, num_bootstrap: int = 1000, seed: int = 0, confidence: float = 0.95) -> dict:

@@ -39,6 +39,7 @@ from sharpsim.experiments import engine
 from sharpsim.experiments._plot import plot_m_star_by_algorithm
 from sharpsim.experiments.protocol import Instance
 from sharpsim.laws import sharpening_error
+from sharpsim.parallel import map_seeds
 
 NAME = "exploration"
 DESCRIPTION = "Hidden direction: m* vs |Y| for offline Eq 8, XPO and online Eq 8 without optimism (linear class)"
@@ -258,7 +259,8 @@ def xpo_prefix_errors(keys, problem, theta_init, alpha, beta, grid, *, cls, T_ma
     the same key (tested). For each T the output is chosen among ``π^(1..T+1)`` by the charged
     held-out estimate (``algorithms.xpo.heldout_objective``, ``heldout_samples`` fresh draws per
     iterate: ``m = 2T + (T+1) heldout_samples``) and, as a free reference, by the exact ``J_β``.
-    One compilation per shape (α, β, the grid traced).
+    One compilation per shape (α, β, the grid traced); the seeds are sharded over the local devices
+    (:func:`sharpsim.parallel.map_seeds`).
 
     Args:
       keys: ``[S]`` PRNG keys.
@@ -273,16 +275,16 @@ def xpo_prefix_errors(keys, problem, theta_init, alpha, beta, grid, *, cls, T_ma
       ``(error, error_best)``, each ``[S, G]`` (numpy): the exact ``err_δ`` of the held-out
       selection and of the iterate of largest exact ``J_β`` among the first ``T + 1``.
     """
-    err, best = _xpo_prefix_errors(keys, problem, theta_init, alpha, beta, grid, cls=cls, T_max=T_max,
-                                   inner_steps=inner_steps, delta=delta, heldout_samples=heldout_samples)
+    err, best = map_seeds(_xpo_trial(cls, T_max, inner_steps, delta, heldout_samples), keys,
+                          args=(problem, theta_init, alpha, beta, grid))
     return np.asarray(err), np.asarray(best)
 
 
-@functools.partial(jax.jit, static_argnames=("cls", "T_max", "inner_steps", "delta", "heldout_samples"))
-def _xpo_prefix_errors(keys, problem, theta_init, alpha, beta, grid, *, cls, T_max, inner_steps, delta,
-                       heldout_samples):
+@functools.cache
+def _xpo_trial(cls, T_max, inner_steps, delta, heldout_samples):
+    """One seed's XPO run read at every T of the grid (one function object per static setting: compiled once)."""
 
-    def one(k):
+    def one(k, problem, theta_init, alpha, beta, grid):
         k_run, k_hold = jax.random.split(k)
         r = xpo(k_run, problem, cls, T=T_max, beta=beta, alpha=alpha, theta_init=theta_init,
                 inner_steps=inner_steps, delta=delta, select="last")
@@ -298,10 +300,9 @@ def _xpo_prefix_errors(keys, problem, theta_init, alpha, beta, grid, *, cls, T_m
 
         return jax.vmap(at)(grid)
 
-    return jax.vmap(one)(keys)
+    return one
 
 
-@functools.partial(jax.jit, static_argnames=("max_n",))
 def rlhf_errors(keys, problem, cls, n, beta, delta, *, max_n):
     """Offline RLHF-Sharpening (Eq 8) on ``n`` pairs per key: ``(error [S], queries [S])``.
 
@@ -317,13 +318,21 @@ def rlhf_errors(keys, problem, cls, n, beta, delta, *, max_n):
       max_n: the static capacity.
 
     Returns:
-      The exact ``err_δ`` and the queries charged (``2n``) per key.
+      The exact ``err_δ`` and the queries charged (``2n``) per key (NumPy arrays; the seeds are
+      sharded over the local devices by :func:`sharpsim.parallel.map_seeds`).
     """
-    def one(k):
+    return map_seeds(_rlhf_trial(max_n), keys, args=(problem, cls, n, beta, delta))
+
+
+@functools.cache
+def _rlhf_trial(max_n: int):
+    """One seed's offline RLHF-Sharpening at the static capacity ``max_n`` (compiled once per capacity)."""
+
+    def one(k, problem, cls, n, beta, delta):
         r = rlhf_sharpening(k, problem, cls, n=n, beta=beta, delta=delta, max_n=max_n)
         return r.error, r.num_queries
 
-    return jax.vmap(one)(keys)
+    return one
 
 
 def offline_success_probability(config: Config, size: int, n: int) -> float:

@@ -28,6 +28,7 @@ from sharpsim.algorithms import rlhf_sharpening
 from sharpsim.coefficients import margin as margin_of
 from sharpsim.experiments.protocol import Instance
 from sharpsim.laws import kl_regularized_optimum, sharpening_error
+from sharpsim.parallel import map_seeds
 
 NAME = "rlhf_beta"
 DESCRIPTION = "RLHF-Sharpening: exact error vs beta at fixed data, with pi*_beta's error and the beta prescriptions"
@@ -105,11 +106,20 @@ def cells(config: Config) -> list[dict]:
             + [{"reward_noise": config.reward_noise, "n": n, "beta": b} for n in config.noise_ns for b in config.betas])
 
 
-@functools.partial(jax.jit, static_argnames=("n", "delta"))
 def _errors(keys, problem, n, beta, delta, reward_noise):  # β and σ traced: one compilation per n
-    cls = classes.TabularClass(problem.num_prompts, problem.num_responses)
-    return jax.vmap(lambda k: rlhf_sharpening(k, problem, cls, n=n, beta=beta, delta=delta,
-                                              reward_noise=reward_noise).error)(keys)
+    """``err_δ [S]`` of RLHF-Sharpening, one per key (:func:`sharpsim.parallel.map_seeds`)."""
+    return map_seeds(_trial(n, delta), keys, args=(problem, beta, reward_noise))
+
+
+@functools.cache
+def _trial(n: int, delta: float):
+    """One seed's RLHF-Sharpening with ``n`` pairs (one function object per static setting: compiled once)."""
+
+    def one(k, problem, beta, reward_noise):
+        cls = classes.TabularClass(problem.num_prompts, problem.num_responses)
+        return rlhf_sharpening(k, problem, cls, n=n, beta=beta, delta=delta, reward_noise=reward_noise).error
+
+    return one
 
 
 def run_cell(config: Config, cell: dict) -> list[dict]:

@@ -32,6 +32,7 @@ from sharpsim.coefficients import coverage
 from sharpsim.experiments import engine, exploration
 from sharpsim.experiments._plot import plot_m_star_by_algorithm
 from sharpsim.experiments.protocol import Instance
+from sharpsim.parallel import map_seeds
 
 NAME = "separation"
 DESCRIPTION = "Example J.1: m* vs d for SFT-Sharpening, RLHF-Sharpening (Eq 8) and XPO on the linear class"
@@ -192,13 +193,20 @@ def _xpo_sweep(config: Config, d: int):
     return grid, err, best
 
 
-@functools.partial(jax.jit, static_argnames=("cls", "n", "delta"))
 def _sft_errors(keys, problem, cls, n, N, delta):  # N traced: one compilation per d, not per budget
-    def one(k):
+    """``(error [S], queries [S])`` of SFT-Sharpening, one row per key (:func:`sharpsim.parallel.map_seeds`)."""
+    return map_seeds(_sft_trial(cls, n, delta), keys, args=(problem, N))
+
+
+@functools.cache
+def _sft_trial(cls, n: int, delta: float):
+    """One seed's SFT-Sharpening (one function object per static setting: compiled once)."""
+
+    def one(k, problem, N):
         r = sft_sharpening(k, problem, cls, n=n, N=N, delta=delta, return_policy=False)
         return r.error, r.num_queries
 
-    return jax.vmap(one)(keys)
+    return one
 
 
 def draw(rows: list[dict], config: Config):

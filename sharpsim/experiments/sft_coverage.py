@@ -34,6 +34,7 @@ from sharpsim.algorithms import sft_sharpening
 from sharpsim.experiments import engine
 from sharpsim.experiments._plot import plot_joint_m_star
 from sharpsim.experiments.protocol import Instance
+from sharpsim.parallel import map_seeds
 
 NAME = "sft_coverage"
 DESCRIPTION = "m* of SFT-Sharpening vs C_cov with Thm 4.1 (upper) and Thm 3.1 (lower) bounds"
@@ -160,15 +161,22 @@ def _instance(config: Config, coverage: float) -> Instance:
     return Instance(problem, classes.decoy_product_class(k_decoy, problem, config.num_decoys))
 
 
-@functools.partial(jax.jit, static_argnames=("max_n",))
 def _errors(keys, problem, model_class, n, max_n, N, delta):
-    closed = classes.bon_closure(model_class, N)
+    """``(error [S], queries [S])`` of SFT-Sharpening with the class closed under BoN_N, one row per key
+    (:func:`sharpsim.parallel.map_seeds`: the seeds sharded over the local devices)."""
+    return map_seeds(_trial(max_n), keys, args=(problem, model_class, n, N, delta))
 
-    def one(key):
+
+@functools.cache
+def _trial(max_n: int):
+    """One seed's trial at the static capacity ``max_n`` (one function object per capacity: compiled once)."""
+
+    def one(key, problem, model_class, n, N, delta):
+        closed = classes.bon_closure(model_class, N)
         r = sft_sharpening(key, problem, closed, n=n, N=N, delta=delta, max_n=max_n, return_policy=False)
         return r.error, r.num_queries
 
-    return jax.vmap(one)(keys)
+    return one
 
 
 def _bucket(n: int) -> int:
