@@ -1,6 +1,7 @@
 """Benchmark: exact best-of-N draws against a plain NumPy literal reference, in one run.
 
-Same as ``sharpsim bench bon [--quick] [--json]``; see :func:`sharpsim.bench.bench_bon`.
+Same as ``sharpsim bench bon [--quick] [--json] [--repeats R] [--no-per-core]``;
+see :func:`sharpsim.bench.bench_bon`.
 """
 
 from __future__ import annotations

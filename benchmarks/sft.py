@@ -1,6 +1,7 @@
 """Benchmark: SFT-Sharpening trials per second, sharpsim against a plain NumPy reference.
 
-Same as ``sharpsim bench sft [--quick] [--json]``; see :func:`sharpsim.bench.bench_sft`.
+Same as ``sharpsim bench sft [--quick] [--json] [--repeats R] [--no-per-core]``;
+see :func:`sharpsim.bench.bench_sft`.
 """
 
 from __future__ import annotations

@@ -32,17 +32,25 @@ def _parser() -> argparse.ArgumentParser:
     fig.add_argument("--no-progress", action="store_true", help="hide progress bars")
     fig.add_argument("--jobs", type=int, default=None, metavar="K",
                      help="figures computed at once, one process each (default: the number of CPUs; 1: in "
-                     "this process, with progress bars)")
+                     "this process, with progress bars); with a Dask executor, the figures whose cells are on "
+                     "the cluster at once (default: all)")
+    from sharpsim import executors
+
+    executors.add_arguments(fig)
 
     bench = sub.add_parser(
         "bench",
         help="benchmark sharpsim against a plain NumPy reference in the same run (throughput ratio)",
     )
     bench.add_argument("name", help="benchmark: sft (SFT-Sharpening trials), bon (BoN picks), xpo "
-                       "(XPO iterations and the Eq 8 regression solve) or memory (compilations and resident memory "
-                       "of an eager loop over 1000 distinct budgets)")
+                       "(XPO iterations and the Eq 8 regression solve), memory (compilations and resident memory "
+                       "of an eager loop over 1000 distinct budgets) or scale (trials/s against devices, Dask "
+                       "workers, |Y| and seeds)")
     bench.add_argument("--quick", action="store_true", help="smaller sizes (seconds)")
     bench.add_argument("--json", action="store_true", help="print the full result as JSON")
+    from sharpsim.bench import add_arguments as add_bench_arguments
+
+    add_bench_arguments(bench)
 
     comp = sub.add_parser(
         "complexity",
@@ -105,9 +113,10 @@ def _parser() -> argparse.ArgumentParser:
         "theorems",
         help="the paper's results as objects: list them, show one, check its assumptions on an instance, "
         "evaluate its conclusion, search for a counterexample",
-        description="Without an action: the registered theorems. `check`/`verify` build a problem with "
-        "problems.with_coverage (Prop 3.1: problems.planted_autoregressive) and print the assumption report and "
-        "the promise (verify: and the conclusion, evaluated exactly).",
+        description="Without an action: the registered theorems. `check`/`verify` build an instance "
+        "(problems.with_coverage; Prop 3.1: problems.planted_autoregressive; Prop E.2: problems.prop_e2_instance; "
+        "Thm 3.1: problems.lower_bound_family; Thm 4.3: problems.hidden_direction) and print the assumption report "
+        "and the promise (verify: and the conclusion, exactly or by sampling).",
     )
     thm_sub = thm.add_subparsers(dest="theorems_command", metavar="ACTION")
     thm_sub.add_parser("list", help="the registered theorems (the default)")
@@ -128,13 +137,23 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                          help="a parameter of the theorem (repeatable), e.g. --param N=8 --param rho=0.1")
         cmd.add_argument("--decoys", type=int, default=3,
-                         help="for a theorem about a model class (Thm 4.1): the class is "
-                         "classes.decoy_product_class with this many decoys per prompt (default 3)")
+                         help="Thm 4.1, Thm D.1, Thm 4.2: the class is classes.decoy_product_class with this many "
+                         "decoys per prompt, around π_base (Thm 4.2: around π*_β, as a finite class) (default 3)")
+        cmd.add_argument("--hard-prompts", type=int, default=4,
+                         help="Thm 3.1: d, the hard prompts of the App H family (problems.lower_bound_family; "
+                         "its C is --coverage and its ε the parameter eps, default 0.04) (default 4)")
+        cmd.add_argument("--dim", type=int, default=3,
+                         help="Thm 4.3: d of problems.hidden_direction (|Y| is --responses) (default 3)")
+        cmd.add_argument("--bias", type=float, default=1.0, help="Thm 4.3: the arg-max's logit (default 1)")
+        cmd.add_argument("--radius", type=float, default=50.0,
+                         help="Thm 4.3: the linear-softmax class's radius B (default 50)")
         cmd.add_argument("--seeds", type=int, default=200, help="runs of a statistical verify (default 200)")
     fal = thm_sub.add_parser("falsify", help="search (hypothesis) for an instance where the conclusion fails")
     fal.add_argument("id", help='the id, e.g. "Prop 3.1"')
     fal.add_argument("--drop", default=None, metavar="NAME", help="the assumption to leave free")
-    fal.add_argument("--max-examples", type=int, default=200, help="instances tried at most (default 200)")
+    fal.add_argument("--max-examples", type=int, default=None,
+                     help="instances tried at most (default 200 for an exact statement, 4 for a statistical one)")
+    fal.add_argument("--seeds", type=int, default=50, help="runs per sampled verification (statistical; default 50)")
     fal.add_argument("--seed", type=int, default=0)
 
     from sharpsim.bridge import cli as lm_cli  # torch-free: subcommands import torch when run
@@ -201,8 +220,12 @@ def _figures(args) -> int:
         for r in [figures.RATE_COLUMNS, *table]:
             print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
         return 0
-    jobs = figures.default_jobs() if args.jobs is None else args.jobs
-    figures.generate(args.only, out=args.out, mode=mode, progress=not args.no_progress, jobs=jobs)
+    from sharpsim import executors
+
+    with executors.from_args(args) as executor:
+        jobs = figures.default_jobs(executor) if args.jobs is None else args.jobs
+        figures.generate(args.only, out=args.out, mode=mode, progress=not args.no_progress, jobs=jobs,
+                         executor=executor)
     return 0
 
 
@@ -229,15 +252,9 @@ def _seminar(args) -> int:
 
 
 def _bench(args) -> int:
-    import json
-
     from sharpsim import bench
 
-    if args.name not in bench.BENCHMARKS:
-        raise ValueError(f"unknown benchmark {args.name!r}; available: {sorted(bench.BENCHMARKS)}")
-    result = bench.BENCHMARKS[args.name](quick=args.quick)
-    print(json.dumps(result, indent=2) if args.json else bench.report(result))
-    return 0
+    return bench.run_cli(args)
 
 
 def _complexity(args) -> int:
@@ -272,7 +289,7 @@ def _parse_params(pairs: list[str]) -> dict:
 def _theorems(args) -> int:
     import jax
 
-    from sharpsim import problems, testing, theorems
+    from sharpsim import testing, theorems
 
     try:
         if args.theorems_command in (None, "list"):
@@ -284,33 +301,72 @@ def _theorems(args) -> int:
             print(thm)
             return 0
         if args.theorems_command == "falsify":
-            found = testing.falsify(thm, drop=args.drop, max_examples=args.max_examples, seed=args.seed)
+            found = testing.falsify(thm, drop=args.drop, max_examples=args.max_examples, seed=args.seed,
+                                    num_seeds=args.seeds)
+            tried = args.max_examples or (200 if thm.kind == "exact" else 4)
             print(found if found is not None else
-                  f"no counterexample to {thm.id} in {args.max_examples} instances"
+                  f"no counterexample to {thm.id} in {tried} instances"
                   + (f" with {args.drop} dropped" if args.drop else " with every assumption kept"))
             return 0
     except KeyError as err:
         raise ValueError(err.args[0]) from None
-    key = jax.random.key(args.seed)
-    if thm.id == "Prop 3.1":
-        problem = problems.planted_autoregressive(key, args.prompts, args.vocab, args.horizon, args.coverage,
-                                                  margin=args.margin, heterogeneity=args.heterogeneity)
-    else:
-        problem = problems.with_coverage(key, args.prompts, args.responses, args.coverage, margin=args.margin,
-                                         heterogeneity=args.heterogeneity)
-    params = _parse_params(args.param)
-    if "model_class" in thm.defaults:
-        from sharpsim import classes
-
-        params["model_class"] = classes.decoy_product_class(jax.random.fold_in(key, 1), problem, args.decoys)
-        print(f"model class: the base and {args.decoys} decoys per prompt (classes.decoy_product_class)")
+    except NotImplementedError as err:
+        raise ValueError(str(err)) from None
+    problem, params = _theorem_instance(thm, args)
     if args.theorems_command == "check":
         print(thm.check(problem, **params))
     else:
-        verdict = thm.verify(problem, key=jax.random.fold_in(key, 2), num_seeds=args.seeds, **params)
+        verdict = thm.verify(problem, key=jax.random.fold_in(jax.random.key(args.seed), 2), num_seeds=args.seeds,
+                             **params)
         print(verdict.report)
         print(verdict)
     return 0
+
+
+def _theorem_instance(thm, args):
+    """The problem and parameters ``sharpsim theorems check|verify`` builds for ``thm``."""
+    import jax
+
+    import sharpsim as ss
+    from sharpsim import bounds, classes, problems
+
+    key = jax.random.key(args.seed)
+    params = _parse_params(args.param)
+    if thm.id == "Prop 3.1":
+        problem = problems.planted_autoregressive(key, args.prompts, args.vocab, args.horizon, args.coverage,
+                                                  margin=args.margin, heterogeneity=args.heterogeneity)
+    elif thm.id == "Prop E.2":
+        problem, params["model_class"], _ = problems.prop_e2_instance(max(args.vocab, 3))
+        print(f"instance: problems.prop_e2_instance(n = {max(args.vocab, 3)}) and its Eq 11 class")
+    elif thm.id == "Thm 3.1":
+        params.setdefault("eps", 0.04)
+        params["C"] = args.coverage
+        fam = problems.lower_bound_family(key, d=args.hard_prompts, C=args.coverage, eps=params["eps"])
+        problem, params["model_class"] = fam.problem, fam.model_class
+        print(f"instance: a member of the App H family (d = {args.hard_prompts}, M = {fam.M}, "
+              f"log|Π| = {fam.log_size:.4g}) and the family's class")
+    elif thm.id == "Thm 4.3":
+        problem, features = problems.hidden_direction(args.dim, args.responses, bias=args.bias, key=key)
+        params["model_class"] = classes.LinearSoftmaxClass(features, args.radius)
+        print(f"instance: problems.hidden_direction(d = {args.dim}, |Y| = {args.responses}, bias = {args.bias:g}) "
+              f"and the linear-softmax class of radius {args.radius:g}")
+    else:
+        problem = problems.with_coverage(key, args.prompts, args.responses, args.coverage, margin=args.margin,
+                                         heterogeneity=args.heterogeneity)
+    if thm.id in ("Thm 4.1", "Thm D.1"):
+        params["model_class"] = classes.decoy_product_class(jax.random.fold_in(key, 1), problem, args.decoys)
+        print(f"model class: the base and {args.decoys} decoys per prompt (classes.decoy_product_class)")
+    elif thm.id == "Thm 4.2":
+        margin = params.get("margin", ss.margin(problem))
+        if not margin > 0:
+            raise ValueError("Thm 4.2 needs a margin > 0: pass --margin (the problem's) or --param margin=VALUE")
+        delta, eps = params.get("delta", thm.defaults["delta"]), params.get("eps", thm.defaults["eps"])
+        beta = params.get("beta", bounds.rlhf_beta(margin, eps=eps, delta=delta))
+        around = ss.kl_regularized_optimum(problem, beta)
+        params["model_class"] = classes.decoy_product_class(jax.random.fold_in(key, 1), problem, args.decoys,
+                                                            around=around).to_finite()
+        print(f"model class: π*_β (β = {beta:.4g}) and {args.decoys} decoys per prompt, as a finite class")
+    return problem, params
 
 
 def _describe(args) -> int:

@@ -47,6 +47,7 @@ API_MODULES = (
     "sharpsim.experiments.engine",
     "sharpsim.records",
     "sharpsim.executors",
+    "sharpsim.parallel",
     "sharpsim.figures",
     "sharpsim.seminar",
     "sharpsim.theorems",

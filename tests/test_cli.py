@@ -103,6 +103,21 @@ def test_theorems_command(capsys):
                      "--decoys", "2", "--param", "eps=0.25"]) == 0
     out = capsys.readouterr().out
     assert "2 decoys per prompt" in out and "holds  realizable" in out and "m = n N:" in out
+    # the other statements' instances: the App H family, the hidden direction, Prop E.2's, π*_β's decoys
+    assert cli.main(["theorems", "check", "Thm 3.1", "--hard-prompts", "2", "--coverage", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "App H family (d = 2, M = 51" in out and "holds  bounded_coverage" in out
+    assert cli.main(["theorems", "check", "Thm 4.3", "--responses", "6", "--param", "constant=1e-4"]) == 0
+    out = capsys.readouterr().out
+    assert "hidden_direction(d = 3, |Y| = 6" in out and "every assumption holds" in out and "T: " in out
+    assert cli.main(["theorems", "check", "Prop E.2"]) == 0
+    assert "prop_e2_instance(n = 3)" in capsys.readouterr().out
+    assert cli.main(["theorems", "check", "Thm 4.2", "--prompts", "3", "--responses", "5", "--coverage", "2",
+                     "--margin", "0.3", "--decoys", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "as a finite class" in out and "holds  realizable" in out
+    assert cli.main(["theorems", "falsify", "Thm 4.1", "--drop", "finite_class"]) == 2
+    assert "no construction that drops 'finite_class'" in capsys.readouterr().err
     assert cli.main(["theorems", "show", "Thm 9"]) == 2
     assert "no theorem 'Thm 9'" in capsys.readouterr().err
     assert cli.main(["theorems", "check", "Prop C.1", "--param", "N"]) == 2

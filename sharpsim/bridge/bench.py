@@ -72,7 +72,8 @@ def _build_model(out_dir, *, device, quick: bool):
 
 
 def bench_sampling(quick: bool = False, *, model_dir=None, device=None, n: int = 50, n_prompts: int | None = None,
-                   max_new_tokens: int | None = None, seed: int = 0, batch_sweep=None) -> dict:
+                   max_new_tokens: int | None = None, seed: int = 0, batch_sweep=None, per_core: bool | None = None,
+                   repeats: int | None = None) -> dict:
     """Tokens/s of the batched sampler vs the naive loop (see the module doc); returns a JSON-able dict.
 
     Args:
@@ -85,6 +86,10 @@ def bench_sampling(quick: bool = False, *, model_dir=None, device=None, n: int =
         seed: sampling seed.
         batch_sweep: sequences per ``generate`` call at which to time generation (and, on CUDA,
             compare with the roofline); default ``[1, 8, n]`` on CUDA, none on CPU.
+        per_core: also measure the ratio (batched with scoring ÷ naive) with each arm in its own
+            process pinned to one CPU with one thread, in interleaved repeats
+            (``sharpsim.bench.per_core_ratio``; ``result["per_core"]``); default: on CPU only.
+        repeats: interleaved repeats of the per-core measurement (default 5; 3 with ``quick``).
     """
     from sharpsim.bridge._deps import require
     from sharpsim.bridge.policy import LMPolicy
@@ -197,7 +202,75 @@ def bench_sampling(quick: bool = False, *, model_dir=None, device=None, n: int =
                               "max_decode_steps_per_s": bandwidth / model_bytes,
                               "note": "tokens/s <= batch * bandwidth / model_bytes (KV-cache reads ignored)"}
     result["batch_sweep"] = sweep
+    if per_core is None:
+        per_core = dev.type == "cpu"
+    if per_core:
+        from sharpsim import bench as sharpsim_bench
+
+        cfg = {"quick": quick, "model_dir": None if model_dir is None else str(model_dir), "n": n,
+               "n_prompts": n_prompts, "max_new_tokens": max_new_tokens, "seed": seed}
+        result["per_core"] = sharpsim_bench.per_core_ratio(
+            f"{__name__}:side_batched", cfg, f"{__name__}:side_naive", cfg,
+            repeats=(3 if quick else 5) if repeats is None else repeats, min_seconds=0.0, unit="tokens")
     return result
+
+
+def _cpu_policy(quick: bool, model_dir):
+    """The benchmark's model on the CPU (the random char-level GPT-2 is seeded: the same in every process)."""
+    from sharpsim.bridge._deps import require
+    from sharpsim.bridge.policy import LMPolicy
+
+    torch = require("torch")
+    dev = torch.device("cpu")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = model_dir if model_dir is not None else _build_model(tmp, device=dev, quick=quick)[0]
+        return torch, LMPolicy.from_pretrained(path, device=dev)
+
+
+def side_batched(quick: bool, model_dir, n: int, n_prompts: int, max_new_tokens: int, seed: int):
+    """The batched arm as a per-core side (``sharpsim.bench.per_core_ratio``): ``run()`` draws ``n`` responses
+    per prompt with ``LMPolicy.sample`` (scoring included) and returns the response tokens.
+
+    Args:
+      quick: the quick model's sizes; model_dir: a saved model folder, or ``None`` for the seeded random one.
+      n: responses per prompt; n_prompts: prompts; max_new_tokens: the response length cap; seed: the seed.
+
+    Returns:
+      ``run() -> int``, the number of response tokens drawn.
+    """
+    _, policy = _cpu_policy(quick, model_dir)
+    prompts = [PROMPTS[i % len(PROMPTS)] for i in range(n_prompts)]
+    return lambda: int(policy.sample(prompts, n=n, max_new_tokens=max_new_tokens, seed=seed).length.sum())
+
+
+def side_naive(quick: bool, model_dir, n: int, n_prompts: int, max_new_tokens: int, seed: int):
+    """The naive arm as a per-core side: ``run()`` makes one ``generate`` call per sample and returns the
+    response tokens.
+
+    Args:
+      quick, model_dir, n, n_prompts, max_new_tokens, seed: as in :func:`side_batched`.
+
+    Returns:
+      ``run() -> int``, the number of response tokens drawn.
+    """
+    from sharpsim.bridge.scoring import truncate_at_eos
+
+    torch, policy = _cpu_policy(quick, model_dir)
+    encoded = policy.encode_prompts([PROMPTS[i % len(PROMPTS)] for i in range(n_prompts)])
+    kwargs = policy._generation_kwargs(do_sample=True, temperature=1.0, top_p=1.0, max_new_tokens=max_new_tokens)
+    torch.manual_seed(seed)
+
+    def run():
+        tokens = 0
+        for ids in encoded:
+            t = torch.tensor([ids], dtype=torch.long)
+            for _ in range(n):
+                with torch.no_grad():
+                    row = policy._generate(t, torch.ones_like(t), num_return_sequences=1, **kwargs)[0, len(ids):]
+                tokens += len(truncate_at_eos(row.tolist(), policy.eos_token_id)[0])
+        return tokens
+
+    return run
 
 
 def report(result: dict) -> str:
@@ -209,6 +282,10 @@ def report(result: dict) -> str:
         r = result[key]
         lines.append(f"  {key:<22} {r['tokens']:>7} tokens in {r['seconds']:8.3f} s = {r['tokens_per_s']:10.1f} tok/s")
     lines.append(f"  ratio batched/naive: {result['ratio']:.2f}x (generate only: {result['ratio_generate_only']:.2f}x)")
+    if "per_core" in result:
+        pc = result["per_core"]
+        lines.append(f"  per core (one CPU, one thread each, {pc['repeats']} interleaved repeats): ratio "
+                     f"{pc['ratio']:.2f}x median (min {pc['ratio_min']:.2f}x, max {pc['ratio_max']:.2f}x)")
     s = result["same_law"]
     lines.append(f"  same law (KS on log-likelihood): p = {s['p_value']:.3g} ({'ok' if s['passed'] else 'FAILED'})")
     if isinstance(result["roofline"], str):
@@ -232,12 +309,15 @@ def main(argv=None) -> int:
     parser.add_argument("--n", type=int, default=50, help="draws per prompt (default 50)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--out", default=None, help="also write the JSON result here")
+    parser.add_argument("--repeats", type=int, default=None, help="interleaved repeats of the per-core ratio")
+    parser.add_argument("--no-per-core", action="store_true", help="skip the per-core ratio (measured on CPU only)")
     args = parser.parse_args(argv)
     if args.threads is not None:
         import torch
 
         torch.set_num_threads(args.threads)
-    result = bench_sampling(quick=args.quick, model_dir=args.model, device=args.device, n=args.n)
+    result = bench_sampling(quick=args.quick, model_dir=args.model, device=args.device, n=args.n,
+                            per_core=False if args.no_per_core else None, repeats=args.repeats)
     print(json.dumps(result, indent=2) if args.json else report(result))
     if args.out:
         with open(args.out, "w") as fh:

@@ -310,7 +310,8 @@ def test_from_model_restores_training_mode(policy):
 def test_bench_sampling_quick_runs_and_returns_positive_throughputs():
     from sharpsim.bridge import bench
 
-    result = bench.bench_sampling(quick=True)
+    result = bench.bench_sampling(quick=True, per_core=False)  # the per-core path: tests/test_bench_per_core.py
+    assert "per_core" not in result
     for arm in ("batched", "batched_generate_only", "naive"):
         assert result[arm]["tokens"] > 0 and result[arm]["tokens_per_s"] > 0
     assert result["n"] == 50 and result["ratio"] > 0
