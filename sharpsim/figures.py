@@ -25,6 +25,7 @@ from sharpsim import executors
 from sharpsim.experiments import (
     _runner,
     adaptive_draws,
+    amortization,
     bon_inference,
     exploration,
     iterated,
@@ -59,6 +60,7 @@ FIGURES: dict[str, types.ModuleType] = {
         iterated,
         power_sampling,
         passk_crossover,
+        amortization,
     )
 }
 

@@ -10,6 +10,8 @@ Eq 8 oracle also satisfy :class:`RegressionClass` (``regress``), and the linear-
 * :class:`TabularClass` — every conditional; MLE = empirical frequencies (:mod:`~sharpsim.classes.tabular`);
 * :class:`LinearSoftmaxClass` — Def J.3 (:mod:`~sharpsim.classes.linear_softmax`);
 * :class:`AutoregressiveLinearSoftmaxClass` — Eq 11 (:mod:`~sharpsim.classes.autoregressive_linear`);
+* :class:`NeuralAutoregressiveClass` — an MLP over the full prefix, trained by minibatch Adam
+  (:mod:`~sharpsim.classes.neural`);
 * :func:`bind`, :func:`bon_closure`, :func:`is_realizable`, :func:`require_realizable` —
   Assumption 4.1; :func:`adaptive_closure`, :func:`is_adaptive_realizable` — its analogue for the
   adaptive rule (Thm D.1) (:mod:`~sharpsim.classes.realizability`).
@@ -23,6 +25,7 @@ from sharpsim.classes.linear_softmax import (
     ball_least_squares,
     check_features,
 )
+from sharpsim.classes.neural import NeuralAutoregressiveClass
 from sharpsim.classes.protocol import FitInfo, ModelClass, ParametricClass, RegressionClass, supports
 from sharpsim.classes.realizability import (
     adaptive_closure,
@@ -41,6 +44,7 @@ __all__ = [
     "FitInfo",
     "LinearSoftmaxClass",
     "ModelClass",
+    "NeuralAutoregressiveClass",
     "ParametricClass",
     "ProductClass",
     "RegressionClass",

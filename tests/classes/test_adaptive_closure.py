@@ -34,7 +34,7 @@ def test_adaptive_closure_contains_the_base_adaptive_law(setup):
 
 
 def test_to_finite_lists_every_member(setup):
-    pr, cls = setup
+    _, cls = setup
     fin = cls.to_finite()
     assert fin.num_members == 27 and fin.log_size == pytest.approx(cls.log_size, rel=1e-12)
     # member k chooses candidate (k // 9, k // 3 % 3, k % 3) at prompts 0, 1, 2

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_registry_holds_every_figure_in_order():
     assert list(figures.FIGURES) == ["bon_inference", "sft_coverage", "lower_bound_eps", "lower_bound_size",
                                      "adaptive_draws", "separation", "exploration", "xpo_dimension", "rlhf_beta", "rlhf_margin",
-                                     "iterated", "power_sampling", "passk_crossover"]
+                                     "iterated", "power_sampling", "passk_crossover", "amortization"]
     assert figures.MODES == protocol.MODES == ("testing", "quick", "full")
 
 
@@ -95,7 +95,7 @@ def test_config_hashes_of_the_quick_settings_are_stable():
                 "lower_bound_eps": "a3b0385cb6e5", "lower_bound_size": "2fb57a45d3f0", "rlhf_beta": "8d6a5c4b1d4a",
                 "rlhf_margin": "ef074dcf253f", "separation": "28f61bc5d5ea", "sft_coverage": "6ff7b7ca8e6c",
                 "xpo_dimension": "eb709cef233d", "iterated": "1b637a784d89", "passk_crossover": "7c550983530d",
-                "power_sampling": "b29cea0d2ed6"}
+                "power_sampling": "b29cea0d2ed6", "amortization": "80cc23bb833d"}
     got = {name: _runner.config_hash(m.CONFIGS["quick"]) for name, m in figures.FIGURES.items()}
     assert got == expected
 

@@ -173,7 +173,7 @@ def test_no_counterexample_with_every_assumption_kept_slow(tid):
 
 
 def test_statistical_falsify_bad_input():
-    with pytest.raises(NotImplementedError, match="no construction that drops 'finite_class' from Thm 4.1"):
+    with pytest.raises(NotImplementedError, match=r"no construction that drops 'finite_class' from Thm 4\.1"):
         testing.instances("Thm 4.1", drop="finite_class")
     with pytest.raises(ValueError, match="`num_seeds` must be an integer >= 1"):
         testing.falsify("Thm 4.1", drop="realizable", num_seeds=0)
