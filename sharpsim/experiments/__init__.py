@@ -5,7 +5,9 @@
   ``CONFIGS``, ``cells``, ``run_cell``, ``instance``, ``draw``; ``BUDGET`` and ``budgets`` for the
   figures that read ``m*`` off a budget sweep): ``bon_inference``, ``sft_coverage``,
   ``lower_bound_eps``, ``lower_bound_size``, ``adaptive_draws``, ``separation``, ``exploration``,
-  ``rlhf_beta``, ``rlhf_margin``.
+  ``xpo_dimension``, ``rlhf_beta``, ``rlhf_margin``, and beyond the paper ``iterated``,
+  ``power_sampling``, ``passk_crossover``, ``amortization``. Their seed axes go through
+  :func:`sharpsim.parallel.map_seeds`.
 * :mod:`~sharpsim.experiments.engine`: ``m*`` with its Clopper–Pearson interval and the bootstrap
   slope (re-exported here).
 * :mod:`~sharpsim.experiments.complexity`: ``sharpsim complexity``'s measurement.
