@@ -179,7 +179,7 @@ def _top_level_page() -> str:
 
 #: The LM bridge's modules on its API page: those that never import torch, then (when torch is
 #: installed, the ``lm`` extra) the torch-backed ones.
-BRIDGE_MODULES = ("tasks", "rewards", "analysis", "runs", "tiny")
+BRIDGE_MODULES = ("tasks", "rewards", "analysis", "runs", "tiny", "planted")
 BRIDGE_TORCH_MODULES = ("policy", "scoring", "losses", "lora", "training", "evaluation", "sft", "rlhf", "xpo")
 
 

@@ -22,7 +22,9 @@ Modules, along the core's seams:
 * ``tasks`` — generated tasks with exact checkers, and a JSONL loader (``tasks.get(name)``);
 * ``rewards`` (self-rewards and the best-of-N pick), ``analysis`` (BoN vs N, pass@k),
   ``runs`` (resumable run directories), ``tiny`` (train a small GPT-2 from scratch),
-  ``cli`` (the ``sharpsim lm`` subcommands).
+  ``cli`` (the ``sharpsim lm`` subcommands);
+* ``planted`` — the core's exact predictions (coverage, margin, BoN vs N, pass@k, greedy vs mode)
+  for an LM on the ``planted`` task, read off the LM's own log-probs.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ _LAZY = {
     "evaluation": ("sharpsim.bridge.evaluation", None),
     "lora": ("sharpsim.bridge.lora", None),
     "losses": ("sharpsim.bridge.losses", None),
+    "planted": ("sharpsim.bridge.planted", None),
     "policy": ("sharpsim.bridge.policy", None),
     "rewards": ("sharpsim.bridge.rewards", None),
     "rlhf": ("sharpsim.bridge.rlhf", None),

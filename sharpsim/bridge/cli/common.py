@@ -24,7 +24,7 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, seed_help: str) -> Non
     """
     parser.add_argument("--model", required=True, metavar="DIR", help="local model directory (from_pretrained)")
     parser.add_argument("--task", required=True, metavar="NAME",
-                        help="task: arithmetic, prontoqa, game24, jsonl (with --task-option path=FILE)")
+                        help="task: arithmetic, prontoqa, game24, planted, jsonl (with --task-option path=FILE)")
     parser.add_argument("--task-option", action="append", default=[], metavar="KEY=VALUE",
                         help="a task option, e.g. steps=3 (repeatable; integers are passed as ints)")
     parser.add_argument("--n-prompts", type=int, required=True, metavar="K", help="number of task prompts")

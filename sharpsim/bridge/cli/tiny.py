@@ -7,7 +7,8 @@ Example::
     sharpsim lm train-tiny --task arithmetic --out models/arith-tiny
     sharpsim lm bon --model models/arith-tiny --task arithmetic ...
 
-Training pairs are ``(example.prompt, task.solution(example))`` for ``task.examples(E, seed=S)``;
+Training pairs are ``(example.prompt, task.training_response(example))`` (the solution, or for
+``--task planted:...`` a label drawn from the planted law) for ``task.examples(E, seed=S)``;
 after training, greedy accuracy (and sampled accuracy at temperature 1) is measured on held-out
 examples — ``task.examples(E_eval, seed=S + 1)`` minus any whose prompt was trained on — and
 printed and stored under ``"eval"`` in ``DIR/train_manifest.json``.
@@ -114,7 +115,7 @@ def main(args) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     train = task.examples(args.examples, seed=args.seed)
-    pairs = [(e.prompt, task.solution(e)) for e in train]
+    pairs = [(e.prompt, task.training_response(e)) for e in train]
     print(f"train-tiny: task {task.name!r}, {len(pairs)} examples, size {args.size}, {args.steps} steps",
           flush=True)
     out = tiny.train_tiny(pairs, args.out, size=args.size, steps=args.steps, seed=args.seed,

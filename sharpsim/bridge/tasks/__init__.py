@@ -17,7 +17,11 @@ Built-in tasks (``get(name, **options)``; formats and regexes in ``theory/bridge
 * ``"game24"`` — four numbers in 1..13 to be combined into 24 (exact solver in Fractions; the
   checker parses the answer with a whitelisting ``ast`` parser, never ``eval``);
 * ``"jsonl"`` — user data, ``{"prompt", "answer"}`` rows or GSM8K-style ``{"question", "answer"}``
-  rows whose answer ends in ``#### 42`` (:func:`load_jsonl`).
+  rows whose answer ends in ``#### 42`` (:func:`load_jsonl`);
+* ``"planted"`` — prompts ``"Q<k>="`` with a planted answer law (label-noised training data: the
+  correct answer is the mode with a chosen probability and margin; optionally the wrong answers
+  share a first letter so token-level greedy misses the sequence mode);
+  ``training_response(example)`` gives the noisy label that ``sharpsim lm train-tiny`` trains on.
 
 Modules: :mod:`~sharpsim.bridge.tasks.base` (the interface), one module per task
 (:mod:`~sharpsim.bridge.tasks.arithmetic`, :mod:`~sharpsim.bridge.tasks.prontoqa`,
@@ -34,6 +38,7 @@ from sharpsim.bridge.tasks.base import Example, Task
 from sharpsim.bridge.tasks.expression import MAX_EXPRESSION_CHARS, evaluate_expression
 from sharpsim.bridge.tasks.game24 import Game24
 from sharpsim.bridge.tasks.jsonl import JSONL_FORMATS, JsonlTask, load_jsonl
+from sharpsim.bridge.tasks.planted import Planted
 from sharpsim.bridge.tasks.prontoqa import PRONTOQA_NAMES, PRONTOQA_WORDS, ProntoQA
 from sharpsim.bridge.tasks.registry import from_spec, get, names, register
 from sharpsim.bridge.tasks.solver import solve24
@@ -50,6 +55,7 @@ __all__ = [
     "Example",
     "Game24",
     "JsonlTask",
+    "Planted",
     "ProntoQA",
     "Task",
     "evaluate_expression",

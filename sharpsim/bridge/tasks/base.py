@@ -105,6 +105,18 @@ class Task:
         """A correct reference response: the steps, then the answer in extractable form."""
         raise NotImplementedError
 
+    def training_response(self, example: Example) -> str:
+        """The response ``sharpsim lm train-tiny`` trains on: :meth:`solution` unless a task plants
+        noisy labels (``planted``).
+
+        Args:
+            example: the example.
+
+        Returns:
+            The response text.
+        """
+        return self.solution(example)
+
     def extract(self, response: str) -> str | None:  # pragma: no cover
         """The answer in ``response`` in canonical form, or None when there is none."""
         raise NotImplementedError

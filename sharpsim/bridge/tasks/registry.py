@@ -12,6 +12,7 @@ from sharpsim.bridge.tasks.arithmetic import Arithmetic
 from sharpsim.bridge.tasks.base import Task
 from sharpsim.bridge.tasks.game24 import Game24
 from sharpsim.bridge.tasks.jsonl import JsonlTask, load_jsonl
+from sharpsim.bridge.tasks.planted import Planted
 from sharpsim.bridge.tasks.prontoqa import ProntoQA
 
 __all__ = ["from_spec", "get", "names", "register"]
@@ -28,6 +29,7 @@ _REGISTRY: dict[str, Callable[..., Task]] = {
     "prontoqa": ProntoQA,
     "game24": Game24,
     "jsonl": _jsonl_factory,
+    "planted": Planted,
 }
 
 
@@ -85,7 +87,8 @@ def from_spec(spec: str) -> Task:
     """A task from a command-line spec ``"name"`` or ``"name:key=value,key=value"``.
 
     Values that look like integers are passed as ints, others as strings, e.g.
-    ``from_spec("arithmetic:steps=3,ops=+*")`` or ``from_spec("jsonl:path=data.jsonl")``.
+    ``from_spec("arithmetic:steps=3,ops=+*")``, ``from_spec("jsonl:path=data.jsonl")`` or
+    ``from_spec("planted:p_mode=0.4,margin=0.1")`` (the planted task parses its decimal strings).
     """
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"task spec must be a non-empty string, got {spec!r}")

@@ -52,3 +52,29 @@ def test_cli_unknown_task_is_a_clear_error(tmp_path):
     args = _cli_args("--task", "no-such-task", "--out", str(tmp_path / "m"))
     with pytest.raises(ValueError, match="unknown task"):
         cli_tiny.main(args)
+
+
+def test_cli_trains_on_the_planted_tasks_noisy_labels(tmp_path, monkeypatch):
+    """With ``--task planted:...`` the training responses are the labels drawn from the planted law
+    (``training_response``), not the correct answers."""
+    from sharpsim.bridge import tasks, tiny
+
+    seen = {}
+
+    def fake_train(pairs, out_dir, **kwargs):
+        seen["pairs"] = list(pairs)
+        return tiny.save_random_tiny(out_dir, seed=0)
+
+    monkeypatch.setattr(tiny, "train_tiny", fake_train)
+    spec = "planted:prompts=2,p_mode=0.4,margin=0.1,wrong=3"
+    args = _cli_args("--task", spec, "--out", str(tmp_path / "m"), "--steps", "1", "--examples", "60",
+                     "--no-progress")
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "train_manifest.json").write_text(json.dumps(
+        {"n_params": 0, "seconds": 0.0, "device": "cpu", "initial_loss": 0.0, "final_loss": 0.0}))
+    assert cli_tiny.main(args) == 0
+    task = tasks.from_spec(spec)
+    exs = task.examples(60, seed=0)
+    assert seen["pairs"] == [(e.prompt, task.training_response(e)) for e in exs]
+    # 60 draws with P(correct) = 0.4: all correct has probability 0.4^60 < 1e-23
+    assert any(r != e.answer for (_, r), e in zip(seen["pairs"], exs))
