@@ -74,8 +74,9 @@ def test_bad_input_is_refused(policy):
 
 
 def test_paper_repro_planted_script_micro(tmp_path):
-    """``paper_repro/lm/planted.py`` end to end on a micro setting (30 training steps, N = 4, 8 prompts):
-    the comparison table is written, and its exact and measured columns agree where they must."""
+    """``paper_repro/lm/planted.py`` end to end on a micro setting (30 training steps, N = 4, 8 prompts;
+    SFT-Sharpening with N = 2 on 8 prompts for 2 epochs): the comparison table is written, its exact and
+    measured columns agree where they must, and the SFT step's accuracies are present and finite."""
     import csv
     import importlib.util
     import json
@@ -90,7 +91,8 @@ def test_paper_repro_planted_script_micro(tmp_path):
     before = torch.get_num_threads()
     try:
         assert module.main(["--out", str(tmp_path / "run"), "--steps", "30", "--examples", "200",
-                            "--n-prompts", "8", "--N", "4"]) == 0
+                            "--n-prompts", "8", "--N", "4", "--sft-N", "2", "--sft-prompts", "8",
+                            "--sft-epochs", "2"]) == 0
     finally:
         torch.set_num_threads(before)
     out = tmp_path / "run"
@@ -108,3 +110,13 @@ def test_paper_repro_planted_script_micro(tmp_path):
     assert math.isclose(float(rows[0]["bon_exact_model_law"]), float(rows[0]["pass_exact_model_law"]), rel_tol=1e-9)
     summary = json.loads((out / "planted.json").read_text())
     assert len(summary["model_law"]["prompts"]) == 8
+    sft = summary["sft"]
+    assert sft["N"] == 2 and sft["epochs"] == 2
+    for key in ("base_exact", "bon_exact_base_law", "tuned_exact", "tuned_greedy", "picks_correct"):
+        assert 0 <= sft[key] <= 1 and math.isfinite(sft[key]), key
+        if key != "picks_correct":
+            assert all(float(r[f"sft_{key}"]) == sft[key] for r in rows), key
+    # the base's exact accuracy and its pi^BoN_2 are the model-law columns at N = 1 and N = 2
+    assert math.isclose(sft["base_exact"], float(rows[0]["bon_exact_model_law"]), rel_tol=1e-9)
+    assert math.isclose(sft["bon_exact_base_law"], float(rows[1]["bon_exact_model_law"]), rel_tol=1e-9)
+    assert np.allclose(np.asarray(sft["tuned_law"]).sum(axis=1), 1.0)
