@@ -23,6 +23,10 @@ percentage of the greedy accuracy, with percentile-bootstrap intervals over prom
 **pass@k** (:func:`pass_at_k`): the unbiased estimator ``1 - C(n-c, k) / C(n, k)`` of the
 probability that k draws contain a correct one, from n draws of which c are correct, computed as
 ``1 - Π_{i=n-c+1}^{n} (1 - k/i)``; averaged over prompts with a bootstrap interval.
+
+**pass@k crossover** (:func:`crossover_k`, :func:`passk_crossover`): the smallest k at which the
+base's pass@k is strictly above a sharpened policy's (the core's ``k*``, ``theory/passk_crossover.md``),
+measured from two policies' draws on the same prompts, with a paired bootstrap interval.
 """
 
 from __future__ import annotations
@@ -343,6 +347,94 @@ def pass_at_k_table(n, c, ks: Sequence[int], *, confidence: float = 0.95, n_boot
     return [{"k": k, "pass_at_k": float(m), "pass_at_k_low": float(lo), "pass_at_k_high": float(hi),
              "n_prompts": int(n.size), "confidence": confidence, "n_boot": int(n_boot)}
             for k, m, lo, hi in zip(ks, mean, low, high)]
+
+
+def crossover_k(ks: Sequence[int], pass_base, pass_other):
+    """The smallest ``k`` at which the base's pass@k is strictly above the other policy's; None if none.
+
+    The definition of the core's figure ``passk_crossover`` (``theory/passk_crossover.md``):
+    ``k* = min{k : pass@k(π_base) > pass@k(π_sharp)}``, searched over the given ``ks`` only (ties,
+    e.g. both at 1.0, are not a crossing).
+
+    Args:
+      ks: increasing integers >= 1.
+      pass_base, pass_other: pass@k of the base and of the other policy at each of ``ks``.
+
+    Returns:
+      ``k*`` (an ``int``), or None when the base is never strictly above.
+
+    Raises:
+      ValueError: ``ks`` is empty or not strictly increasing integers >= 1, or the three sequences
+        differ in length.
+    """
+    ks_a = np.asarray(ks)
+    base = np.asarray(pass_base, dtype=np.float64)
+    other = np.asarray(pass_other, dtype=np.float64)
+    if ks_a.ndim != 1 or ks_a.size == 0 or not np.all(np.equal(np.mod(ks_a, 1), 0)) or ks_a.min() < 1 \
+            or np.any(np.diff(ks_a) <= 0):
+        raise ValueError(f"ks must be a non-empty strictly increasing sequence of integers >= 1, got {list(ks)}")
+    if base.shape != ks_a.shape or other.shape != ks_a.shape:
+        raise ValueError(f"pass_base and pass_other must have one value per k ({ks_a.size}), got "
+                         f"{base.shape} and {other.shape}")
+    hit = np.flatnonzero(base > other)
+    return int(ks_a[hit[0]]) if hit.size else None
+
+
+def passk_crossover(n_base, c_base, n_other, c_other, *, ks: Sequence[int] | None = None,
+                    confidence: float = 0.95, n_boot: int = 1000, seed: int = 0) -> dict:
+    """The measured pass@k crossover of two policies on the same prompts, with a bootstrap interval.
+
+    pass@k of each policy is the mean over prompts of the unbiased estimator (:func:`pass_at_k`);
+    ``k*`` is :func:`crossover_k` of the two curves over ``ks`` (default every integer from 1 to
+    the fewest draws of any prompt). Its interval: the prompts are resampled with replacement
+    ``n_boot`` times, the **same** prompts for both policies (paired: prompt ``i`` of the base is
+    prompt ``i`` of the other), ``k*`` is recomputed on each resample, "no crossing" counts as
+    ``+∞``, and the interval is the lower/upper ``(1 ± confidence)/2`` order statistics.
+
+    Args:
+      n_base, c_base: ``[P]`` draws and correct draws per prompt of the base.
+      n_other, c_other: ``[P]`` the same for the other (sharpened) policy, prompts in the same order.
+      ks: the k values searched (strictly increasing, each <= the fewest draws of any prompt).
+      confidence: interval level in (0, 1); n_boot: resamples (>= 1); seed: their RNG seed.
+
+    Returns:
+      ``{"k_star": int or None, "k_star_low": int or None, "k_star_high": int or None,
+      "crossed_fraction": share of resamples with a crossing, "k_max": largest k searched,
+      "ks": the ks, "pass_base": [K] means, "pass_other": [K] means, "confidence", "n_boot",
+      "n_prompts"}``; None stands for "no crossing within k <= k_max" (an interval end that is
+      None: at least that share of resamples did not cross).
+
+    Raises:
+      ValueError: the four arrays are not 1-D of one non-zero length, counts out of range
+        (:func:`pass_at_k`), bad ``ks`` (:func:`crossover_k`), or bad ``confidence`` / ``n_boot``.
+    """
+    _check_boot(confidence, n_boot)
+    arrays = [np.asarray(a) for a in (n_base, c_base, n_other, c_other)]
+    if any(a.ndim != 1 for a in arrays) or len({a.size for a in arrays}) != 1 or arrays[0].size == 0:
+        raise ValueError("n_base, c_base, n_other and c_other must be 1-D of one non-zero length (one entry "
+                         f"per prompt), got shapes {[a.shape for a in arrays]}")
+    nb, cb, no, co = arrays
+    k_cap = int(min(nb.min(), no.min()))
+    ks = list(range(1, k_cap + 1)) if ks is None else [int(k) for k in ks]
+    if ks and max(ks) > k_cap:
+        raise ValueError(f"every k must be <= the fewest draws of any prompt ({k_cap}), got k={max(ks)}")
+    crossover_k(ks, np.zeros(len(ks)), np.zeros(len(ks)))  # checks ks
+    vb = np.column_stack([pass_at_k(nb, cb, k) for k in ks])  # [P, K]
+    vo = np.column_stack([pass_at_k(no, co, k) for k in ks])
+    mb, mo = vb.mean(axis=0), vo.mean(axis=0)
+    idx = _boot_indices(nb.size, n_boot, seed)
+    bb, bo = vb[idx].mean(axis=1), vo[idx].mean(axis=1)  # [n_boot, K]
+    hits = bb > bo
+    first = np.where(hits.any(axis=1), np.asarray(ks)[np.argmax(hits, axis=1)], np.inf)
+    alpha = (1 - confidence) / 2
+    low = float(np.quantile(first, alpha, method="lower"))
+    high = float(np.quantile(first, 1 - alpha, method="higher"))
+    return {"k_star": crossover_k(ks, mb, mo),
+            "k_star_low": None if math.isinf(low) else int(low),
+            "k_star_high": None if math.isinf(high) else int(high),
+            "crossed_fraction": float(np.isfinite(first).mean()), "k_max": int(max(ks)), "ks": ks,
+            "pass_base": mb.tolist(), "pass_other": mo.tolist(), "confidence": confidence,
+            "n_boot": int(n_boot), "n_prompts": int(nb.size)}
 
 
 def loglik_histogram(log_prob, correct, *, bins: int = 30) -> list[dict]:

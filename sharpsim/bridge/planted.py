@@ -23,7 +23,11 @@ correct answer, the planted mode) and returns the core's exact predictions
 The predictions are exact for the model's law **conditioned on answering with a candidate**; the
 mass outside the candidates is reported (``outside_mass``) so one can judge that conditioning.
 :func:`planted_predictions` gives the same numbers for the planted law itself (what a model that
-learnt the training labels' law exactly would do).
+learnt the training labels' law exactly would do). :func:`exact_crossover` is the exact pass@k
+crossover ``k*`` of two such laws (e.g. a base model's and its SFT-sharpened model's), as the
+core's figure ``passk_crossover`` defines it. For pass@k measured from samples, where a draw
+outside the candidates counts as wrong, :func:`with_outside_mass` keeps that mass as one more
+(wrong) response instead of renormalising it away.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["answer_law", "core_predictions", "planted_predictions", "predictions_from_law"]
+__all__ = ["answer_law", "core_predictions", "exact_crossover", "planted_predictions", "predictions_from_law",
+           "with_outside_mass"]
 
 
 def _check_task(task) -> None:
@@ -173,3 +178,83 @@ def core_predictions(policy, task, *, Ns: Sequence[int] = (1, 2, 4, 8, 16, 32),
         out["greedy_is_mode"] = float(np.mean([r["greedy_is_mode"] for r in rows]))
     out["prompts"] = rows
     return out
+
+
+def exact_crossover(base_probs, other_probs, *, k_max: int = 1 << 16) -> dict:
+    """The exact pass@k crossover of two answer laws on the same prompts (column 0 correct).
+
+    With ``p_x`` the renormalised mass on the correct answer of prompt ``x`` (prompts weighted
+    equally), ``1 − pass@k = mean_x (1 − p_x)^k``; both sides are compared in log space,
+    ``log mean_x exp(k · log(1 − p_x))``, for every integer ``k`` in ``1..k_max``, and
+    ``k* = min{k : pass@k(base) > pass@k(other)}`` (the core's ``passk_crossover`` definition,
+    ``theory/passk_crossover.md``). When ``p_x^other >= p_x^base`` on every prompt the base never
+    wins at any k (term by term); ``dominated`` records that.
+
+    Args:
+        base_probs, other_probs: ``[K, M]`` answer laws (as :func:`predictions_from_law` takes them),
+            the same prompts in the same order.
+        k_max: the largest k searched (integer >= 1).
+
+    Returns:
+        ``{"k_star": int or None (no crossing up to k_max), "k_max": k_max, "dominated": bool}``.
+
+    Raises:
+        ValueError: the tables are not both valid laws of one shape, or ``k_max`` is not an
+            integer >= 1.
+    """
+    if isinstance(k_max, bool) or not isinstance(k_max, (int, np.integer)) or k_max < 1:
+        raise ValueError(f"k_max must be an integer >= 1, got {k_max!r}")
+    k_max = int(k_max)
+    laws = []
+    for name, probs in (("base_probs", base_probs), ("other_probs", other_probs)):
+        probs = np.asarray(probs, dtype=np.float64)
+        if probs.ndim != 2 or probs.shape[1] < 2 or not np.all(np.isfinite(probs)) or np.any(probs < 0) \
+                or np.any(probs[:, 0] <= 0):
+            raise ValueError(f"{name} must be a finite non-negative [K, M] table (M >= 2) with positive mass on "
+                             f"column 0 of every row, got shape {probs.shape}")
+        laws.append(probs / probs.sum(axis=1, keepdims=True))
+    if laws[0].shape != laws[1].shape:
+        raise ValueError(f"base_probs and other_probs must have one shape, got {laws[0].shape} and {laws[1].shape}")
+    ks = np.arange(1, k_max + 1, dtype=np.float64)
+    log_miss = []
+    for law in laws:
+        with np.errstate(divide="ignore"):
+            lm = np.log1p(-np.minimum(law[:, 0], 1.0))  # -inf where the law is always right
+        terms = ks[:, None] * lm[None, :]  # [k_max, K]
+        top = terms.max(axis=1, keepdims=True)
+        safe = np.where(np.isfinite(top), top, 0.0)
+        log_miss.append(np.where(np.isfinite(top[:, 0]),
+                                 safe[:, 0] + np.log(np.mean(np.exp(terms - safe), axis=1)), -np.inf))
+    hit = np.flatnonzero(log_miss[0] < log_miss[1])
+    return {"k_star": int(hit[0]) + 1 if hit.size else None, "k_max": k_max,
+            "dominated": bool(np.all(laws[1][:, 0] >= laws[0][:, 0]))}
+
+
+def with_outside_mass(probs) -> np.ndarray:
+    """``[K, M + 1]``: an answer law's candidates and, last, the mass outside them as one more response.
+
+    The last column is ``max(0, 1 − Σ probs)`` per row, so rows sum to 1 (up to rounding) and
+    :func:`predictions_from_law` leaves them as they are: its ``pass_at_k`` and
+    ``sample_accuracy`` then count a draw outside the candidates as wrong, as a measurement from
+    samples does. (Its BoN numbers treat that mass as a single response, which it is not; use the
+    renormalised law for BoN.)
+
+    Args:
+        probs: ``[K, M]`` non-negative probabilities of the candidates (not renormalised), e.g.
+            ``answer_law(policy, task)["probs"]``.
+
+    Returns:
+        The ``[K, M + 1]`` float64 table.
+
+    Raises:
+        ValueError: ``probs`` is not a finite non-negative 2-D table whose rows sum to at most 1
+            (up to ``1e-6``).
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.ndim != 2 or not np.all(np.isfinite(probs)) or np.any(probs < 0):
+        raise ValueError(f"probs must be a finite non-negative [K, M] table, got shape {probs.shape}")
+    total = probs.sum(axis=1)
+    if np.any(total > 1 + 1e-6):
+        raise ValueError(f"probs rows must sum to at most 1 (they are probabilities of some of the answers), "
+                         f"got a row sum of {float(total.max())}")
+    return np.column_stack([probs, np.clip(1.0 - total, 0.0, 1.0)])

@@ -6,7 +6,9 @@
 * :func:`plot_lift_vs_n` — accuracy lift of BoN over greedy against N, per self-reward (Fig 3);
 * :func:`plot_pick_loglik_vs_n` — mean log-likelihood of the BoN pick against N (Fig 4);
 * :func:`plot_loglik_hist` — sequence log-likelihood of the draws, correct vs incorrect (Fig 6);
-* :func:`plot_passk` — the coverage skyline pass@k against k.
+* :func:`plot_passk` — the coverage skyline pass@k against k;
+* :func:`plot_passk_compare` — measured and exact pass@k of several models (a base and a sharpened
+  one) and their crossover k*, the bridge analogue of the core's figure ``passk_crossover``.
 
 Bands are the percentile-bootstrap intervals over prompts stored in the rows (their level is in
 the legend).
@@ -155,6 +157,82 @@ def plot_passk(rows, ax=None, *, greedy_accuracy: float | None = None, title: st
     ax.set_ylabel("pass@k = P(some of k draws is correct)")
     if rs:
         ax.set_title(title or f"coverage skyline ({rs[0]['n_prompts']} prompts)", fontsize=9)
+    ax.legend(fontsize=7)
+    return ax
+
+
+def _fmt_k(k) -> str:
+    return "none" if k is None else str(int(k))
+
+
+def plot_passk_compare(rows, ax=None, *, crossover=None, title: str | None = None):
+    """Measured pass@k (bootstrap band) and the exact prediction (dashed) of several models, and k*.
+
+    Args:
+      rows: one per (model, k) with ``model`` (a label; curves in order of first appearance),
+        ``k``, ``pass_measured``, ``pass_low``, ``pass_high`` and ``pass_exact`` (``None`` or ``""``
+        where there is none).
+      crossover: None, or ``{"measured": m, "exact": e}`` (either may be left out): ``m`` as
+        returned by :func:`sharpsim.bridge.analysis.passk_crossover` (``k_star``, ``k_star_low``,
+        ``k_star_high``, ``k_max``), ``e`` with ``k_star`` (None: no crossing) and ``k_max`` (the
+        largest k searched). A crossing is drawn as a vertical line (measured: solid, with its
+        interval shaded; exact: dotted); no crossing is written in the legend.
+      title: the axes title (default: a generic one).
+
+    Returns:
+      The ``Axes``.
+
+    Raises:
+      ValueError: a row misses one of the keys above.
+    """
+    keys = ("model", "k", "pass_measured", "pass_low", "pass_high", "pass_exact")
+    for i, r in enumerate(rows):
+        for key in keys:
+            if key not in r:
+                raise ValueError(f"rows[{i}] is missing the key {key!r} (needs {', '.join(keys)})")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.6, 4))
+    models: dict[str, list] = {}
+    for r in rows:
+        models.setdefault(str(r["model"]), []).append(r)
+
+    def num(v):
+        return np.nan if v is None or v == "" else float(v)
+
+    all_ks = []
+    for i, (model, rs) in enumerate(models.items()):
+        rs = sorted(rs, key=lambda r: int(r["k"]))
+        ks = [int(r["k"]) for r in rs]
+        all_ks += ks
+        color = f"C{i}"
+        ax.plot(ks, [num(r["pass_measured"]) for r in rs], "-", color=color, lw=1.6,
+                marker="o" if len(ks) <= 12 else None, ms=4, label=f"{model}: measured")
+        _band(ax, ks, [num(r["pass_low"]) for r in rs], [num(r["pass_high"]) for r in rs], color)
+        exact = [num(r["pass_exact"]) for r in rs]
+        if np.isfinite(exact).any():
+            ax.plot(ks, exact, "--", color=color, lw=1.2, label=f"{model}: exact (core)")
+    crossover = crossover or {}
+    m, e = crossover.get("measured"), crossover.get("exact")
+    if m is not None:
+        if m.get("k_star") is not None:
+            lo = m.get("k_star_low") or m["k_star"]
+            hi = m.get("k_star_high") or m.get("k_max") or m["k_star"]
+            ax.axvspan(lo, hi, color="grey", alpha=0.12, lw=0)
+            ax.axvline(m["k_star"], color="k", lw=1, label=f"measured k* = {m['k_star']} "
+                       f"[{_fmt_k(m.get('k_star_low'))}, {_fmt_k(m.get('k_star_high'))}]")
+        else:
+            ax.plot([], [], " ", label=f"measured: no crossover within k ≤ {m.get('k_max')}")
+    if e is not None:
+        if e.get("k_star") is not None:
+            ax.axvline(e["k_star"], color="k", ls=":", lw=1.2, label=f"exact k* = {e['k_star']}")
+        else:
+            ax.plot([], [], " ", label=f"exact: no crossover for k ≤ {e.get('k_max')}")
+    ticks = sorted({k for k in all_ks if k & (k - 1) == 0} | ({max(all_ks)} if all_ks else set()))
+    _integer_log2_axis(ax, ticks)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("k (draws)")
+    ax.set_ylabel("pass@k = P(some of k draws is correct)")
+    ax.set_title(title or "pass@k: measured (band) and exact (dashed); crossover k*", fontsize=9)
     ax.legend(fontsize=7)
     return ax
 

@@ -255,3 +255,86 @@ def test_default_Ns():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_crossover_k_on_hand_made_curves():
+    ks = [1, 2, 4, 8]
+    # the base starts below and passes the sharpened curve between k = 2 and k = 4
+    assert analysis.crossover_k(ks, [0.2, 0.5, 0.9, 1.0], [0.7, 0.75, 0.8, 1.0]) == 4
+    # never strictly above: ties (both at 1.0) are not a crossing
+    assert analysis.crossover_k(ks, [0.2, 0.5, 0.8, 1.0], [0.7, 0.75, 0.8, 1.0]) is None
+    assert analysis.crossover_k([3], [0.5], [0.4]) == 3
+
+
+def test_passk_crossover_by_hand():
+    """4 prompts, 8 draws each. Base: 3 correct on every prompt, pass@k = 1 - C(5,k)/C(8,k) (0.375,
+    0.643, 0.821 at k = 1, 2, 3). Other: 8 correct on three prompts and 0 on the fourth, pass@k = 0.75
+    at every k. So k* = 3. In a resample of the 4 prompts the other's curve is (number of resampled
+    non-zero prompts)/4 while the base's stays put: no crossing when all four are non-zero (probability
+    (3/4)^4 = 0.316), k* = 1 when at most one is (probability 0.051 > 2.5%). With 2000 resamples the
+    share that crossed has standard error 0.0104; the tolerance 0.05 is 4.8 of them (fixed seed:
+    deterministic)."""
+    out = analysis.passk_crossover([8] * 4, [3] * 4, [8] * 4, [8, 8, 8, 0], n_boot=2000, seed=3)
+    assert out["ks"] == list(range(1, 9)) and out["k_max"] == 8
+    assert out["pass_base"][:3] == pytest.approx([0.375, 1 - 10 / 28, 1 - 10 / 56])
+    assert out["pass_other"] == pytest.approx([0.75] * 8)
+    assert out["k_star"] == 3
+    assert out["k_star_low"] == 1 and out["k_star_high"] is None
+    assert out["crossed_fraction"] == pytest.approx(1 - 0.75 ** 4, abs=0.05)
+    # the same draws for both: the resamples are paired, so no resample can cross
+    same = analysis.passk_crossover([8] * 4, [3, 1, 5, 8], [8] * 4, [3, 1, 5, 8], n_boot=200)
+    assert same["k_star"] is None and same["k_star_low"] is None and same["k_star_high"] is None
+    assert same["crossed_fraction"] == 0.0
+    # an explicit k grid: the crossing is found at the first listed k past it
+    assert analysis.passk_crossover([8] * 4, [3] * 4, [8] * 4, [8, 8, 8, 0], ks=[1, 2, 4, 8],
+                                    n_boot=50)["k_star"] == 4
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: analysis.crossover_k([], [], []), "ks must be a non-empty strictly increasing"),
+        (lambda: analysis.crossover_k([2, 1], [0.1, 0.2], [0.1, 0.2]), "strictly increasing"),
+        (lambda: analysis.crossover_k([1, 2], [0.1], [0.1, 0.2]), "one value per k"),
+        (lambda: analysis.passk_crossover([4], [1], [4, 4], [1, 1]), "one non-zero length"),
+        (lambda: analysis.passk_crossover([4], [1], [3], [1], ks=[4]), "fewest draws"),
+        (lambda: analysis.passk_crossover([4], [5], [4], [1]), "0 <= c <= n"),
+        (lambda: analysis.passk_crossover([4], [1], [4], [1], confidence=0), "confidence must be in"),
+    ],
+)
+def test_crossover_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def _compare_rows(base, other, ks):
+    return [{"model": name, "k": k, "pass_measured": v, "pass_low": v - 0.02, "pass_high": min(1.0, v + 0.02),
+             "pass_exact": v + 0.01 if name == "base" else ""}
+            for name, vals in (("base", base), ("sharp", other)) for k, v in zip(ks, vals)]
+
+
+def test_plot_passk_compare_marks_the_crossover_or_none():
+    import matplotlib.pyplot as plt
+
+    from sharpsim.bridge import plots
+
+    ks = [1, 2, 4, 8]
+    base, other = [0.2, 0.5, 0.9, 0.99], [0.7, 0.75, 0.8, 0.85]
+    measured = analysis.passk_crossover([8] * 4, [3] * 4, [8] * 4, [8, 8, 8, 0], ks=ks, n_boot=50)
+    ax = plots.plot_passk_compare(_compare_rows(base, other, ks),
+                                  crossover={"measured": {**measured, "k_star_low": 2, "k_star_high": 8},
+                                             "exact": {"k_star": 3, "k_max": 100}})
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels[:3] == ["base: measured", "base: exact (core)", "sharp: measured"]  # no exact line for sharp
+    assert "measured k* = 4 [2, 8]" in labels and "exact k* = 3" in labels
+    verticals = [line.get_xdata()[0] for line in ax.get_lines() if len(set(line.get_xdata())) == 1]
+    assert sorted(verticals) == [3, 4]
+    plt.close(ax.figure)
+    ax = plots.plot_passk_compare(_compare_rows(other, other, ks), crossover={
+        "measured": analysis.passk_crossover([8] * 4, [3] * 4, [8] * 4, [3] * 4, ks=ks, n_boot=20),
+        "exact": {"k_star": None, "k_max": 4096}})
+    labels = ax.get_legend_handles_labels()[1]
+    assert "measured: no crossover within k ≤ 8" in labels and "exact: no crossover for k ≤ 4096" in labels
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="missing the key 'pass_exact'"):
+        plots.plot_passk_compare([{"model": "a", "k": 1, "pass_measured": 0.5, "pass_low": 0.4, "pass_high": 0.6}])

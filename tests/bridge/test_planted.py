@@ -73,6 +73,57 @@ def test_bad_input_is_refused(policy):
         planted.predictions_from_law(np.array([[0.0, 1.0]]))
 
 
+def _brute_crossover(p_base, p_other, k_max):
+    """First k with 1 - mean (1 - p_base)^k > 1 - mean (1 - p_other)^k, directly in float64."""
+    for k in range(1, k_max + 1):
+        if np.mean((1 - p_other) ** k) > np.mean((1 - p_base) ** k):
+            return k
+    return None
+
+
+def test_exact_crossover_equals_brute_force():
+    # base: correct mass 0.4 or 0.3; sharpened: 0.95 on three prompts, 0.02 on the fourth (arg-max wrong)
+    base = np.array([[0.4, 0.6], [0.4, 0.6], [0.3, 0.7], [0.3, 0.7]])
+    other = np.array([[0.95, 0.05], [0.95, 0.05], [0.95, 0.05], [0.02, 0.98]])
+    out = planted.exact_crossover(base, other, k_max=200)
+    assert out == {"k_star": _brute_crossover(base[:, 0], other[:, 0], 200), "k_max": 200, "dominated": False}
+    assert out["k_star"] == 4  # 1 - mean(0.6^4, 0.6^4, 0.7^4, 0.7^4) = 0.815 > 0.7625; at k = 3: 0.72 < 0.7618
+    # rows are renormalised: scaling a row does not move k*
+    assert planted.exact_crossover(base * 0.5, other, k_max=200)["k_star"] == 4
+    # the sharpened law has at least the base's correct mass on every prompt: never crossed, at any k
+    dom = planted.exact_crossover(base, np.array([[0.9, 0.1]] * 4), k_max=1 << 16)
+    assert dom == {"k_star": None, "k_max": 1 << 16, "dominated": True}
+    # a crossing too far out for k_max is reported as none
+    assert planted.exact_crossover(base, other, k_max=3)["k_star"] is None
+
+
+def test_with_outside_mass_counts_the_outside_as_wrong():
+    raw = np.array([[0.3, 0.5], [0.6, 0.2]])  # 0.2 outside the candidates on both prompts
+    full = planted.with_outside_mass(raw)
+    assert np.allclose(full, [[0.3, 0.5, 0.2], [0.6, 0.2, 0.2]])
+    p = planted.predictions_from_law(full, Ns=(1,), ks=(1, 3))
+    assert math.isclose(p["pass_at_k"][3], 1 - np.mean((1 - raw[:, 0]) ** 3), rel_tol=1e-9)
+    renorm = planted.predictions_from_law(raw, Ns=(1,), ks=(1,))
+    assert math.isclose(renorm["pass_at_k"][1], np.mean(raw[:, 0] / raw.sum(axis=1)), rel_tol=1e-9)
+    assert p["pass_at_k"][1] < renorm["pass_at_k"][1]
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: planted.exact_crossover([[0.5, 0.5]], [[0.5, 0.5], [0.5, 0.5]]), "one shape"),
+        (lambda: planted.exact_crossover([[0.0, 1.0]], [[0.5, 0.5]]), "base_probs must be"),
+        (lambda: planted.exact_crossover([[0.5, 0.5]], [[0.5, -0.5]]), "other_probs must be"),
+        (lambda: planted.exact_crossover([[0.5, 0.5]], [[0.5, 0.5]], k_max=0), "k_max must be an integer >= 1"),
+        (lambda: planted.with_outside_mass([[0.7, 0.6]]), "sum to at most 1"),
+        (lambda: planted.with_outside_mass([0.5, 0.5]), "finite non-negative"),
+    ],
+)
+def test_crossover_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
 def test_paper_repro_planted_script_micro(tmp_path):
     """``paper_repro/lm/planted.py`` end to end on a micro setting (30 training steps, N = 4, 8 prompts;
     SFT-Sharpening with N = 2 on 8 prompts for 2 epochs): the comparison table is written, its exact and
@@ -92,11 +143,13 @@ def test_paper_repro_planted_script_micro(tmp_path):
     try:
         assert module.main(["--out", str(tmp_path / "run"), "--steps", "30", "--examples", "200",
                             "--n-prompts", "8", "--N", "4", "--sft-N", "2", "--sft-prompts", "8",
-                            "--sft-epochs", "2"]) == 0
+                            "--sft-epochs", "2", "--passk-N", "4", "--passk-prompts", "8", "--flawed-prompts", "2"]) == 0
     finally:
         torch.set_num_threads(before)
     out = tmp_path / "run"
-    for name in ("planted.csv", "planted.json", "planted.png", "model/train_manifest.json", "bon/lift_vs_n.csv"):
+    for name in ("planted.csv", "planted.json", "planted.png", "model/train_manifest.json", "bon/lift_vs_n.csv",
+                 "planted_passk.csv", "planted_passk.png", "passk_base/passk.csv", "passk_sft/passk.csv",
+                 "sft/adapter/adapter_config.json"):
         assert (out / name).is_file(), name
     manifest = json.loads((out / "model" / "train_manifest.json").read_text())
     assert manifest["task"]["name"] == "planted" and manifest["n_pairs"] == 200
@@ -120,3 +173,23 @@ def test_paper_repro_planted_script_micro(tmp_path):
     assert math.isclose(sft["base_exact"], float(rows[0]["bon_exact_model_law"]), rel_tol=1e-9)
     assert math.isclose(sft["bon_exact_base_law"], float(rows[1]["bon_exact_model_law"]), rel_tol=1e-9)
     assert np.allclose(np.asarray(sft["tuned_law"]).sum(axis=1), 1.0)
+    # step 5: pass@k of the base and the SFT model, measured (every k up to n) next to exact
+    pk = list(csv.DictReader(open(out / "planted_passk.csv")))
+    assert {(r["verifier"], r["model"]) for r in pk} == {(v, m) for v in ("planted", "flawed") for m in ("base", "sft")}
+    assert sorted({int(r["k"]) for r in pk}) == [1, 2, 3, 4]
+    got = summary["passk"]
+    assert got["N"] == 4 and got["prompts"] == 8
+    # the adapter the pass@k run loaded is the model SFT trained: the same answer law
+    assert got["sft_reload_max_abs_diff"] < 1e-5
+    for r in pk:
+        assert 0 <= float(r["pass_low"]) <= float(r["pass_measured"]) <= float(r["pass_high"]) <= 1
+        if r["verifier"] == "planted" and r["model"] == "base":
+            # the base's exact pass@k is the model-law column of step 3, less the mass outside the candidates
+            assert float(r["pass_exact"]) <= float(r["pass_exact_candidates"]) + 1e-12
+    base_k1 = next(r for r in pk if r["verifier"] == "planted" and r["model"] == "base" and r["k"] == "1")
+    assert math.isclose(float(base_k1["pass_exact_candidates"]), float(rows[0]["pass_exact_model_law"]), rel_tol=1e-9)
+    for reading in (got["crossover"], got["flawed"]["crossover"]):
+        m = reading["measured"]
+        assert m["k_max"] == 4 and (m["k_star"] is None or 1 <= m["k_star"] <= 4)
+        assert reading["exact"]["k_max"] == 1 << 16
+    assert got["flawed"]["prompts"] == ["Q0=", "Q1="]

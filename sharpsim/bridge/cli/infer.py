@@ -21,6 +21,11 @@ Then ``bon`` writes (``theory/bridge_inference.md`` describes every file):
 ``passk`` writes ``summary.json``, ``passk.csv``, ``loglik_hist.csv`` and the ``passk`` and
 ``loglik_hist`` plots. This module imports torch only inside :func:`main`.
 
+``--adapter DIR`` samples a LoRA-tuned model: ``--model`` is the base folder and ``DIR`` the
+``adapter/`` folder that ``sharpsim lm sft|rlhf|xpo`` write (:func:`load_policy`); e.g. pass@k of
+the SFT-sharpened model next to the base's, on the same prompts and seed. The adapter's path and
+fingerprint join the run's config (a resumed run with another adapter is refused).
+
 ``--tensor-parallel K`` and ``--device-map auto`` place one copy of a large model over several
 GPUs (vLLM's ``tensor_parallel_size=K``; ``docs/scale/multi_gpu.md``); under ``torchrun`` the
 prompts are dealt out over the processes and rank 0 alone writes ``--out``.
@@ -53,6 +58,9 @@ def configure(parser: argparse.ArgumentParser, name: str) -> None:
     if name not in ("bon", "passk"):
         raise ValueError(f"name must be 'bon' or 'passk', got {name!r}")
     add_run_arguments(parser, seed_help="sampling seed (default 0)")
+    parser.add_argument("--adapter", default=None, metavar="DIR",
+                        help="a peft LoRA adapter folder (the adapter/ that sharpsim lm sft|rlhf|xpo write) put "
+                             "on top of --model: the run samples the tuned model (default: none, --model itself)")
     parser.add_argument("--N", type=int, required=True, help="draws per prompt (N_max)")
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1)")
     parser.add_argument("--top-p", type=float, default=1.0, help="nucleus mass in (0, 1] (default 1: off)")
@@ -85,8 +93,9 @@ def validate(args) -> dict:
     """Check the arguments (before anything heavy is imported); return the parsed settings.
 
     Raises:
-      ValueError: one message naming the bad argument and its constraint.
-      FileNotFoundError: ``--model`` is not an existing directory.
+      ValueError: one message naming the bad argument and its constraint (also: ``--adapter`` is a
+        folder without ``adapter_config.json``).
+      FileNotFoundError: ``--model`` or ``--adapter`` is not an existing directory.
     """
     from sharpsim.bridge import rewards as rw
     from sharpsim.bridge import tasks
@@ -130,6 +139,15 @@ def validate(args) -> dict:
     if not model.is_dir():
         raise FileNotFoundError(f"--model {str(model)!r} does not exist or is not a directory")
     settings["model"] = model
+    settings["adapter"] = None
+    if getattr(args, "adapter", None) is not None:
+        adapter = Path(args.adapter).expanduser()
+        if not adapter.is_dir():
+            raise FileNotFoundError(f"--adapter {str(adapter)!r} does not exist or is not a directory")
+        if not (adapter / "adapter_config.json").is_file():
+            raise ValueError(f"--adapter {str(adapter)!r} is not a peft adapter folder: it has no "
+                             "adapter_config.json (give the adapter/ folder that sharpsim lm sft writes)")
+        settings["adapter"] = adapter
     return settings
 
 
@@ -138,7 +156,51 @@ def run_config(args, settings: dict) -> dict:
     cfg = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG and not k.startswith("_")}
     cfg["model"] = str(Path(args.model).expanduser().resolve())
     cfg["task_option"] = settings["task_options"]
+    cfg.pop("adapter", None)  # recorded only when given, so runs made before --adapter existed resume
+    if settings.get("adapter") is not None:
+        from sharpsim.bridge.runs import model_fingerprint
+
+        cfg["adapter"] = str(Path(settings["adapter"]).resolve())
+        cfg["adapter_fingerprint"] = model_fingerprint(settings["adapter"])
     return cfg
+
+
+def load_policy(model, *, adapter=None, device=None, **placement):
+    """The policy a ``bon``/``passk`` run samples: ``model``, with the LoRA ``adapter`` on it if given.
+
+    The adapter is applied with ``peft.PeftModel.from_pretrained`` (not merged, eval mode), so the
+    policy is the same function as the in-memory model ``sharpsim lm sft`` trained; a peft-wrapped
+    model never samples through vLLM (which would load the base weights alone).
+
+    Args:
+      model: a local model directory (:meth:`~sharpsim.bridge.policy.LMPolicy.from_pretrained`).
+      adapter: None, or a peft adapter folder (``adapter_config.json`` and its weights).
+      device: as for ``from_pretrained``; placement: its placement keywords
+        (``tensor_parallel``, ``device_map``).
+
+    Returns:
+      An :class:`~sharpsim.bridge.policy.LMPolicy`.
+
+    Raises:
+      FileNotFoundError, ValueError: as ``from_pretrained``; ValueError also when the adapter does
+        not load onto the model (the message names both folders).
+    """
+    from sharpsim.bridge.policy import LMPolicy
+
+    policy = LMPolicy.from_pretrained(model, device=device, **placement)
+    if adapter is None:
+        return policy
+    from sharpsim.bridge._deps import require
+
+    peft = require("peft")
+    try:
+        wrapped = peft.PeftModel.from_pretrained(policy.model, str(adapter), is_trainable=False)
+    except Exception as err:  # peft raises several types for a mismatched or broken adapter
+        raise ValueError(f"--adapter {str(adapter)!r} does not load onto --model {str(model)!r}: "
+                         f"{type(err).__name__}: {err}") from err
+    wrapped.eval()
+    policy.model = wrapped
+    return policy
 
 
 def _rows_for(samples, examples, positions, task, *, table: str) -> list[dict]:
@@ -388,7 +450,6 @@ def main(args) -> int:
 
 def _run(args, settings, examples, ctx, placement) -> int:
     from sharpsim.bridge import distributed
-    from sharpsim.bridge.policy import LMPolicy
     from sharpsim.bridge.runs import RunDir
 
     command = args.lm_command
@@ -398,7 +459,7 @@ def _run(args, settings, examples, ctx, placement) -> int:
         overwrite=args.overwrite, writer=writer))
     progress = not args.no_progress and ctx.is_main
     device = args.device if ctx.world_size == 1 else ctx.device
-    policy = LMPolicy.from_pretrained(settings["model"], device=device, **placement)
+    policy = load_policy(settings["model"], adapter=settings["adapter"], device=device, **placement)
     stats = collect(policy, task, examples, run, N=args.N, temperature=args.temperature, top_p=args.top_p,
                     max_new_tokens=args.max_new_tokens, seed=args.seed, greedy=command == "bon",
                     chunk=args.chunk_prompts, progress=progress)
@@ -412,6 +473,7 @@ def _run(args, settings, examples, ctx, placement) -> int:
         summary = _summarise_bon(run, prompts, greedy_rows, settings, args)
     else:
         summary = _summarise_passk(run, prompts, settings, args)
+    summary["adapter"] = None if settings["adapter"] is None else str(settings["adapter"])
     summary["prompts_sampled_this_run"] = stats["sampled"]
     summary["prompts_resumed"] = stats["skipped"]
     summary["placement"] = {"world_size": ctx.world_size, "tensor_parallel": args.tensor_parallel,

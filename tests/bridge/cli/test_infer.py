@@ -237,3 +237,56 @@ def test_passk_bad_k(model_dir, tmp_path):
 def test_resume_with_other_settings_names_them(bon_run, model_dir):
     with pytest.raises(ValueError, match=r"config differs in max_new_tokens, seed"):
         _run("bon", model_dir, bon_run, "--seed", "1", "--max-new-tokens", "5")
+
+
+@pytest.fixture(scope="module")
+def adapter_dir(model_dir, tmp_path_factory):
+    """A LoRA adapter on the tiny model with random (seeded) non-zero B, saved as ``sharpsim lm sft`` does."""
+    import torch
+
+    from sharpsim.bridge import lora
+
+    base = LMPolicy.from_pretrained(model_dir, device="cpu")
+    peft_model = lora.add_lora(base.model, rank=4)
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, param in peft_model.named_parameters():
+            if "lora_B" in name:
+                param.copy_(0.5 * torch.randn(param.shape, generator=gen))
+    out = tmp_path_factory.mktemp("adapter") / "adapter"
+    peft_model.save_pretrained(str(out))
+    return out
+
+
+def test_passk_with_adapter_samples_the_tuned_model(model_dir, adapter_dir, tmp_path):
+    from sharpsim.bridge.cli.infer import load_policy
+
+    out = tmp_path / "pk"
+    assert _run("passk", model_dir, out, "--k", "1,2", "--adapter", str(adapter_dir)) == 0
+    samples = _jsonl(out / "samples.jsonl")
+    assert len(samples) == N_PROMPTS * N
+    tuned = load_policy(model_dir, adapter=adapter_dir, device="cpu")
+    assert hasattr(tuned.model, "peft_config")  # so vLLM is never used for it
+    base = LMPolicy.from_pretrained(model_dir, device="cpu")
+    prompts = {r["example_id"]: r["prompt"] for r in _jsonl(out / "prompts.jsonl")}
+    p_ids = [tuned.encode_prompts([prompts[r["example_id"]]])[0] for r in samples]
+    r_ids = [r["tokens"] for r in samples]
+    stored = [r["log_prob"] for r in samples]
+    # the recorded scores are the tuned model's (adapter on), not the base's
+    assert tuned.log_prob_ids(p_ids, r_ids) == pytest.approx(stored, rel=1e-5, abs=1e-5)
+    assert max(abs(a - b) for a, b in zip(base.log_prob_ids(p_ids, r_ids), stored)) > 1e-2
+    config = json.loads((out / "manifest.json").read_text())["config"]
+    assert config["adapter"] == str(adapter_dir.resolve()) and len(config["adapter_fingerprint"]) == 64
+    assert json.loads((out / "summary.json").read_text())["adapter"] == str(adapter_dir)
+    # the run is the adapter's: resuming it without the adapter is refused
+    with pytest.raises(ValueError, match="config differs in adapter"):
+        _run("passk", model_dir, out, "--k", "1,2")
+
+
+def test_adapter_bad_input(model_dir, tmp_path):
+    with pytest.raises(FileNotFoundError, match="--adapter '/nonexistent/adapter' does not exist"):
+        _run("passk", model_dir, tmp_path / "run", "--adapter", "/nonexistent/adapter")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match=r"is not a peft adapter folder: it has no adapter_config\.json"):
+        _run("passk", model_dir, tmp_path / "run", "--adapter", str(tmp_path / "empty"))
+    assert not (tmp_path / "run").exists()
