@@ -106,7 +106,8 @@ class XPOResult(AlgorithmResult):
     ``2 T batch``, plus ``(T+1) heldout_samples`` with ``select="heldout"``) plus the run.
 
     Attributes:
-      thetas: ``[T+1, d]`` or ``[T+1, H, d]``, every iterate.
+      thetas: ``[T+1, d]`` or ``[T+1, H, d]``, every iterate; for a pytree-parameter class (the neural
+        class) the params pytree with a leading ``T+1`` axis on every leaf.
       objectives: ``[T+1]`` their exact ``J_β``.
       selected: the index of the output iterate.
     """

@@ -20,6 +20,18 @@ simulation, no algorithm can compute it without queries), the largest held-out e
 Queries: each step reveals ``log π_base`` of ``y`` and ``y'`` for every pair (``m = 2 T batch``).
 The inner minimisation (non-convex in general because of the α-term) runs ``inner_steps`` of
 projected Adam from the previous iterate (warm start).
+
+Classes: the linear-softmax classes of App J (Def J.3, Eq 11; ``classes.ParametricClass``, θ in a
+ball or one ball per layer), which Thm J.1/J.2 cover, and any pytree-parameter class
+(``classes.PytreeParametricClass``, e.g. the neural class ``classes.NeuralAutoregressiveClass``).
+For the latter the loop, the data, the draws, the loss, the queries and the selection are the
+same; the parameter is a pytree (``thetas`` carries a leading iterate axis on every leaf), the
+inner minimisation is unconstrained Adam (optax) over every leaf, warm-started, for
+``inner_steps`` steps, and ``π^(1)`` is the class's ``fit_law`` of the exact base law (its KL
+projection; a local solution, the loss being non-convex). Thm J.1/J.2's guarantees assume an
+exact argmin over the class, bounded log-ratios and a bounded SEC and covering number, which hold
+(Thm J.3, Lemma J.4, J.5) for the linear-softmax class with bounded parameters; they do not cover
+the pytree case (unbounded parameters, a local inner minimisation).
 """
 
 from __future__ import annotations
@@ -48,7 +60,7 @@ __all__ = ["base_projection", "heldout_objective", "xpo"]
 _RESTART_EVERY = 250
 
 
-def base_projection(problem: Problem, model_class: classes.ParametricClass, *, steps: int = 2000) -> jax.Array:
+def base_projection(problem: Problem, model_class, *, steps: int = 2000):
     """``θ`` of the member closest to ``π_base``: ``argmin_{‖θ‖<=B} E_{x~μ} KL(π_base(·|x) ‖ π_θ(·|x))``.
 
     Maximum likelihood on the *exact* base law (weights ``μ(x) π_base(y|x)``, no samples, no
@@ -61,19 +73,30 @@ def base_projection(problem: Problem, model_class: classes.ParametricClass, *, s
     is in the class the minimum is ``KL = 0`` at ``π_θ = π_base``; otherwise it is the
     KL-projection of ``π_base`` onto the class.
 
+    For a pytree-parameter class (:class:`~sharpsim.classes.PytreeParametricClass`, e.g. the
+    neural class) it is the class's own ``fit_law`` of the exact base law from its initial
+    ``params``, ``steps`` full-batch Adam steps (the loss is not convex there: a local solution).
+
     Args:
       problem: the problem (its base may be autoregressive; the law is enumerated).
-      model_class: a linear-softmax class (Def J.3) or an autoregressive one (Eq 11).
-      steps: FISTA iterations (static; rounded down to a multiple of 250, at least 250).
+      model_class: a linear-softmax class (Def J.3), an autoregressive one (Eq 11) or a
+        pytree-parameter class.
+      steps: FISTA iterations (static; rounded down to a multiple of 250, at least 250), or the
+        ``fit_law`` steps of a pytree-parameter class.
 
     Returns:
-      ``θ`` with the class's ``param_shape``.
+      ``θ`` with the class's ``param_shape``, or a pytree of the structure of the class's ``params``.
 
     Raises:
-      TypeError: if ``model_class`` is not a parametric class.
+      TypeError: if ``model_class`` is neither a parametric nor a pytree-parameter class.
     """
     if not classes.supports(model_class, classes.ParametricClass):
-        raise TypeError(f"`model_class` must be a parametric (linear-softmax) class; got {type(model_class).__name__}")
+        if classes.supports(model_class, classes.PytreeParametricClass):
+            steps = v.check_positive_int("steps", steps)
+            tab = problem.tabular() if isinstance(problem.base, AutoregressivePolicy) else problem
+            return model_class.fit_law(model_class.params, tab.base.log_probs, tab.prompt_probs, steps=steps)
+        raise TypeError("`model_class` must be a parametric (linear-softmax) class or a pytree-parameter class "
+                        f"(classes.PytreeParametricClass); got {type(model_class).__name__}")
     steps = v.check_positive_int("steps", steps)
     return _base_projection(problem, model_class, steps=steps)
 
@@ -99,7 +122,7 @@ def _base_projection(problem: Problem, model_class, *, steps: int) -> jax.Array:
 def xpo(
     key: jax.Array,
     problem: Problem,
-    model_class: classes.ParametricClass,
+    model_class,
     *,
     T: int,
     beta: float | None,
@@ -117,11 +140,15 @@ def xpo(
     max_T: int | None = None,
     bucketed: bool = True,
 ) -> XPOResult:
-    """XPO (Alg 1) with a linear-softmax class (Def J.3) or the multi-layer autoregressive one (Eq 11).
+    """XPO (Alg 1) with a linear-softmax class (Def J.3), the multi-layer autoregressive one (Eq 11)
+    or a pytree-parameter class (:class:`~sharpsim.classes.PytreeParametricClass`: the neural class).
 
     With an ``AutoregressiveLinearSoftmaxClass`` the problem's base is an ``AutoregressivePolicy``;
     the run enumerates ``V^H`` (exact sampling and ``J_β``), ``theta`` has shape ``[H, d]`` and the
-    output ``policy`` is an ``AutoregressivePolicy``.
+    output ``policy`` is an ``AutoregressivePolicy``. With a pytree-parameter class the iterates
+    are pytrees of the structure of ``model_class.params`` (``thetas``: each leaf with a leading
+    iterate axis), the inner minimisation is unconstrained Adam over every leaf (no ball), and
+    everything else (data, draws, loss, queries, selection) is the same.
 
     Args:
       T: iterations (``>= 1``); ``batch``: pairs per iteration.
@@ -131,7 +158,12 @@ def xpo(
       alpha: optimism weight (``>= 0``; 0 gives online RLHF-Sharpening without exploration
         bonus), in Alg 1's normalisation (see the module docstring and ``bounds.xpo_alpha``).
       theta_init: ``"base"`` (default: :func:`base_projection`, Alg 1's ``π^(1) = π_base``),
-        ``"uniform"`` (θ = 0) or a parameter of the class's shape.
+        ``"uniform"`` (θ = 0; linear-softmax classes only) or a parameter of the class's shape
+        (for a pytree-parameter class: a pytree of the structure and leaf shapes of
+        ``model_class.params``). ``"uniform"`` is refused for a pytree-parameter class: the
+        neural class's all-zero parameters give the uniform law but are a stationary point of its
+        hidden layers (only the output bias would ever move); pass ``model_class.params`` to
+        start at the class's initialisation instead.
       fresh_data_only: a *variant* that fits each iterate on the newest batch only instead of
         the growing ``D_t`` (not Alg 1; labelled as such in results).
       select: ``"best"`` (largest exact ``J_β``, available in simulation), ``"heldout"``
@@ -142,7 +174,8 @@ def xpo(
         ``"iterate"``, a REBEL-style *variant* (not Alg 1): both responses from ``π_t`` and the
         log-ratios taken against ``π_t`` (frozen when the pair was drawn), the reward difference
         unchanged.
-      inner_steps, learning_rate: projected Adam's steps per iteration (warm-started) and rate.
+      inner_steps, learning_rate: projected Adam's steps per iteration (warm-started) and rate
+        (unconstrained Adam for a pytree-parameter class).
       delta, gamma: the level of the reported exact ``error``.
       max_T: static capacity for a traced ``T`` (under ``jit``/``vmap``): the scan runs
         ``max_T`` rounds and rounds ``t >= T`` change nothing (no data, no fit); ``thetas`` and
@@ -160,8 +193,8 @@ def xpo(
       An :class:`XPOResult`.
 
     Raises:
-      TypeError: if ``model_class`` is not a linear-softmax class, or an autoregressive class is
-        paired with a tabular base.
+      TypeError: if ``model_class`` is neither a linear-softmax nor a pytree-parameter class, or an
+        autoregressive class is paired with a tabular base.
       ValueError: on bad ``T``, ``batch``, ``beta``, ``alpha``, ``select``, ``anchor``,
         ``heldout_samples``, ``theta_init`` or ``max_T``, or a class not defined on ``problem``.
     """
@@ -191,10 +224,37 @@ def xpo(
     heldout_samples = v.check_positive_int("heldout_samples", heldout_samples)
     if anchor not in ("base", "iterate"):
         raise ValueError(f"`anchor` must be 'base' (Alg 1) or 'iterate' (REBEL-style variant); got {anchor!r}")
-    if not classes.supports(model_class, classes.ParametricClass):
-        raise TypeError("`model_class` must be a LinearSoftmaxClass or AutoregressiveLinearSoftmaxClass "
-                        f"(a parametric class with features, radius and project); got {type(model_class).__name__}")
     output_problem = problem
+    if not classes.supports(model_class, classes.ParametricClass):
+        if not classes.supports(model_class, classes.PytreeParametricClass):
+            raise TypeError("`model_class` must be a LinearSoftmaxClass or AutoregressiveLinearSoftmaxClass "
+                            "(a parametric class with features, radius and project) or a pytree-parameter class "
+                            "such as NeuralAutoregressiveClass (params, log_probs, policy, fit_law); got "
+                            f"{type(model_class).__name__}")
+        classes.bind(model_class, problem)  # on the problem as given: the neural class checks its base
+        if model_class.autoregressive and not isinstance(problem.base, AutoregressivePolicy):
+            raise TypeError(f"an autoregressive {type(model_class).__name__} needs a problem whose base is an "
+                            "AutoregressivePolicy")
+        if isinstance(problem.base, AutoregressivePolicy):
+            problem = problem.tabular()  # exact simulation over V^H, as for Eq 11
+        theta0 = _pytree_start(problem, model_class, theta_init)
+    else:
+        problem, theta0 = _linear_start(problem, model_class, theta_init)
+    if bucketed and max_T is None and is_eager(key, problem, model_class, beta, alpha, delta, gamma, theta0):
+        out = _xpo_in_bucket(key, problem, output_problem, model_class, theta0, int(T), float(beta), float(alpha),
+                             float(delta), float(gamma), size=bucket(T), batch=batch, inner_steps=inner_steps,
+                             learning_rate=learning_rate, fresh_data_only=fresh_data_only, select=select,
+                             heldout_samples=heldout_samples, anchor=anchor)
+        return dataclasses.replace(out, thetas=jax.tree_util.tree_map(lambda a: take_first(a, T + 1), out.thetas),
+                                   objectives=take_first(out.objectives, T + 1))
+    return _xpo_rounds(key, problem, output_problem, model_class, theta0, T, beta, alpha, delta, gamma,
+                       size=T if max_T is None else max_T, batch=batch, inner_steps=inner_steps,
+                       learning_rate=learning_rate, fresh_data_only=fresh_data_only, select=select,
+                       heldout_samples=heldout_samples, anchor=anchor)
+
+
+def _linear_start(problem, model_class, theta_init):
+    """The enumerated problem and ``θ^(1)`` of a linear-softmax class (Def J.3, Eq 11)."""
     if model_class.autoregressive:
         # Exact simulation over V^H: sampling a sequence from the enumerated joint law is the same
         # law as sampling it token by token, and J_β needs the joint anyway.
@@ -217,17 +277,26 @@ def xpo(
         theta0 = jnp.asarray(theta_init, feats.dtype)
         if theta0.shape != param_shape:
             raise ValueError(f"`theta_init` must have shape {param_shape}; got {theta0.shape}")
-    if bucketed and max_T is None and is_eager(key, problem, model_class, beta, alpha, delta, gamma, theta0):
-        out = _xpo_in_bucket(key, problem, output_problem, model_class, theta0, int(T), float(beta), float(alpha),
-                             float(delta), float(gamma), size=bucket(T), batch=batch, inner_steps=inner_steps,
-                             learning_rate=learning_rate, fresh_data_only=fresh_data_only, select=select,
-                             heldout_samples=heldout_samples, anchor=anchor)
-        return dataclasses.replace(out, thetas=take_first(out.thetas, T + 1),
-                                   objectives=take_first(out.objectives, T + 1))
-    return _xpo_rounds(key, problem, output_problem, model_class, theta0, T, beta, alpha, delta, gamma,
-                       size=T if max_T is None else max_T, batch=batch, inner_steps=inner_steps,
-                       learning_rate=learning_rate, fresh_data_only=fresh_data_only, select=select,
-                       heldout_samples=heldout_samples, anchor=anchor)
+    return problem, theta0
+
+
+def _pytree_start(problem, model_class, theta_init):
+    """``θ^(1)`` of a pytree-parameter class: its base fit, or ``theta_init`` checked and cast."""
+    if isinstance(theta_init, str) and theta_init == "base":
+        return base_projection(problem, model_class)
+    if isinstance(theta_init, str) and theta_init == "uniform":
+        raise ValueError(f"`theta_init` = 'uniform' (θ = 0) is defined for linear-softmax classes only; for a "
+                         f"{type(model_class).__name__} (pytree parameters) pass 'base' or a params pytree such "
+                         "as `model_class.params`")
+    ref = model_class.params
+    want, got = jax.tree_util.tree_structure(ref), jax.tree_util.tree_structure(theta_init)
+    want_shapes = [jnp.shape(a) for a in jax.tree_util.tree_leaves(ref)]
+    got_shapes = [jnp.shape(a) for a in jax.tree_util.tree_leaves(theta_init)]
+    if isinstance(theta_init, str) or theta_init is None or got != want or got_shapes != want_shapes:
+        shown = repr(theta_init) if isinstance(theta_init, str) or theta_init is None else f"{got}, {got_shapes}"
+        raise ValueError(f"`theta_init` must be 'base' or a pytree with the structure and leaf shapes of "
+                         f"`model_class.params` ({want}, {want_shapes}); got {shown}")
+    return jax.tree_util.tree_map(lambda a, r: jnp.asarray(a, jnp.result_type(r)), theta_init, ref)
 
 
 _STATIC = ("size", "batch", "inner_steps", "learning_rate", "fresh_data_only", "select", "heldout_samples", "anchor")
@@ -242,8 +311,10 @@ def _xpo_rounds(key, problem, output_problem, model_class, theta0, T, beta, alph
                 inner_steps, learning_rate, fresh_data_only, select, heldout_samples, anchor):
     """Alg 1's ``size`` rounds (static), of which the first ``T`` (possibly traced) act."""
     masked = not (v.is_concrete(T) and int(T) == size)  # the plain path keeps its unmasked graph
-    project = model_class.project
-    feats = model_class.features
+    if classes.supports(model_class, classes.ParametricClass):
+        project, dtype = model_class.project, model_class.features.dtype
+    else:  # a pytree-parameter class: unconstrained Adam over every leaf
+        project, dtype = _identity, jnp.result_type(jax.tree_util.tree_leaves(theta0)[0])
     cap = size * batch
 
     def loss(theta, data):
@@ -292,11 +363,11 @@ def _xpo_rounds(key, problem, output_problem, model_class, theta0, T, beta, alph
         return (theta, data), theta
 
     empty = (jnp.zeros(cap, jnp.int64), jnp.zeros(cap, jnp.int64), jnp.zeros(cap, jnp.int64),
-             *(jnp.zeros(cap, feats.dtype) for _ in range(5)))
+             *(jnp.zeros(cap, dtype) for _ in range(5)))
     k_run, k_heldout = jax.random.split(key)
     keys = jax.random.split(k_run, size)  # prefix-consistent: the first T are split(k_run, T)
     (_, _), thetas = jax.lax.scan(iteration, (theta0, empty), (jnp.arange(size), keys))
-    thetas = jnp.concatenate([theta0[None], thetas], axis=0)
+    thetas = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b], axis=0), theta0, thetas)
     objectives = jax.vmap(lambda th: kl_objective_of_table(problem, model_class.log_probs(th), beta))(thetas)
     valid = jnp.arange(size + 1) <= T  # the iterates π^(1..T+1)
     queries = 2 * T * batch
@@ -310,9 +381,13 @@ def _xpo_rounds(key, problem, output_problem, model_class, theta0, T, beta, alph
         )
         selected = jnp.argmax(jnp.where(valid, estimates, -jnp.inf))
         queries = queries + (T + 1) * heldout_samples
-    policy = model_class.policy(thetas[selected])
+    policy = model_class.policy(jax.tree_util.tree_map(lambda a: a[selected], thetas))
     err = sharpening_error(output_problem, policy, delta=delta, gamma=gamma)
     return XPOResult(policy, jnp.asarray(queries), jnp.asarray(err), thetas, objectives, selected)
+
+
+def _identity(theta):
+    return theta
 
 
 def heldout_objective(key, problem: Problem, model_class, theta, beta, num: int) -> jax.Array:
@@ -323,8 +398,8 @@ def heldout_objective(key, problem: Problem, model_class, theta, beta, num: int)
     Args:
       key: PRNG key.
       problem: the problem (tabular base; ``xpo`` enumerates autoregressive ones first).
-      model_class: the parametric class of ``theta``.
-      theta: the parameter.
+      model_class: the class of ``theta`` (linear-softmax or pytree-parameter).
+      theta: the parameter (an array, or a pytree for a pytree-parameter class).
       beta: β.
       num: the number of draws (static).
 

@@ -3,7 +3,8 @@
 Every class is an immutable pytree (static sizes and radii, array leaves) that satisfies the
 :class:`ModelClass` protocol (``mle``, ``mle_mass``, ``log_size``, ``sizes``); those with an
 Eq 8 oracle also satisfy :class:`RegressionClass` (``regress``), and the linear-softmax ones
-:class:`ParametricClass` (what XPO optimises over).
+:class:`ParametricClass` (what XPO optimises over); the neural class satisfies
+:class:`PytreeParametricClass` (pytree parameters, over which XPO runs unconstrained Adam).
 
 * :class:`FiniteClass`, :class:`ProductClass` — finite classes with an exact MLE by enumeration
   and an exact BoN closure (:mod:`~sharpsim.classes.finite`);
@@ -26,7 +27,14 @@ from sharpsim.classes.linear_softmax import (
     check_features,
 )
 from sharpsim.classes.neural import NeuralAutoregressiveClass
-from sharpsim.classes.protocol import FitInfo, ModelClass, ParametricClass, RegressionClass, supports
+from sharpsim.classes.protocol import (
+    FitInfo,
+    ModelClass,
+    ParametricClass,
+    PytreeParametricClass,
+    RegressionClass,
+    supports,
+)
 from sharpsim.classes.realizability import (
     adaptive_closure,
     bind,
@@ -47,6 +55,7 @@ __all__ = [
     "NeuralAutoregressiveClass",
     "ParametricClass",
     "ProductClass",
+    "PytreeParametricClass",
     "RegressionClass",
     "TabularClass",
     "adaptive_closure",

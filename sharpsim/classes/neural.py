@@ -29,9 +29,14 @@ Oracles:
   history; its conditional tables are built by evaluating the network at every reachable prefix
   (``Σ_h X V^h`` evaluations), so everything exact in sharpsim (the joint law by enumeration,
   ``err_δ``, coverage, ``J_β``) applies to the trained model.
-* XPO is **not** supported: :func:`sharpsim.algorithms.xpo` optimises over a linear-softmax
-  parameter ``θ`` in a ball (:class:`~sharpsim.classes.ParametricClass`: ``features``, ``radius``,
-  ``project``), which this class does not have; ``xpo`` raises a ``TypeError`` for it.
+* :meth:`fit_law` — the KL projection of a given law onto the class (full-batch Adam).
+* XPO (Alg 1): the class is a :class:`~sharpsim.classes.PytreeParametricClass` (``params``,
+  ``log_probs``, ``policy``, ``fit_law``), so :func:`sharpsim.algorithms.xpo` runs over it: its
+  iterates are ``params`` pytrees, its inner minimisation is warm-started, unconstrained Adam over
+  every leaf (no ball: the class has no ``features``, ``radius`` or ``project``) and its start is
+  :meth:`fit_law` of the exact base law. Thm J.1/J.2's guarantees assume an exact argmin over
+  a class with bounded log-ratios, SEC and covering number (the linear-softmax class with bounded
+  parameters, Thm J.3); they do not cover this class.
 
 ``log_size`` is ``inf`` (a continuum of parameters), as for the linear-softmax classes; no
 covering number is given (Thm 4.1's bound is then vacuous for this class).

@@ -5,6 +5,9 @@
 * :class:`RegressionClass` — the square-loss oracle of RLHF-Sharpening (Eq 8): ``regress``;
 * :class:`ParametricClass` — a class ``{π_θ : θ in a product of balls}`` with features
   (Def J.3, Eq 11), what XPO (Alg 1) optimises over;
+* :class:`PytreeParametricClass` — a class ``{π_w : w a pytree of arrays}`` without constraints,
+  with an exact law and a KL-projection fit (the neural class), which XPO also runs over (by
+  unconstrained Adam);
 * :class:`FitInfo` — the diagnostics of an iterative fit.
 
 Every class is an immutable dataclass registered as a pytree by :func:`pytree_class`: array
@@ -25,6 +28,7 @@ __all__ = [
     "FitInfo",
     "ModelClass",
     "ParametricClass",
+    "PytreeParametricClass",
     "RegressionClass",
     "check_sizes",
     "problem_sizes",
@@ -176,6 +180,37 @@ class ParametricClass(Protocol):
 
     def policy(self, theta) -> Any:
         """``π_θ`` as a policy."""
+
+
+@runtime_checkable
+class PytreeParametricClass(Protocol):
+    """``{π_w : w}`` with ``w`` an unconstrained pytree of arrays and an exact law by enumeration:
+    what :func:`sharpsim.algorithms.xpo` (Alg 1) runs over when the class is not linear-softmax
+    (e.g. :class:`~sharpsim.classes.NeuralAutoregressiveClass`).
+
+    XPO's iterates are pytrees with the structure and leaf shapes of :attr:`params`; its inner
+    minimisation is Adam over every leaf (no projection), warm-started from the previous iterate,
+    and its start ``π^(1) = π_base`` is :meth:`fit_law` of the exact base law from :attr:`params`.
+
+    Attributes:
+      params: the initial parameters, a pytree of floating-point arrays (it fixes the structure
+        and shapes of every parameter of the class).
+      autoregressive: whether the class is over sequences (its problems have an
+        ``AutoregressivePolicy`` base).
+    """
+
+    params: Any
+    autoregressive: ClassVar[bool]
+
+    def log_probs(self, params) -> jax.Array:
+        """``[X, Y]`` the (joint) ``log π_w``, differentiable in ``params``."""
+
+    def policy(self, params) -> Any:
+        """``π_w`` as a policy."""
+
+    def fit_law(self, params, log_probs, prompt_probs, *, steps: int | None = None) -> Any:
+        """The parameters of (a local solution of) ``argmin_w Σ_x μ(x) KL(π(·|x) ‖ π_w(·|x))`` for the
+        law ``log_probs: [X, Y]`` and ``μ = prompt_probs``, fitted from ``params`` in ``steps`` steps."""
 
 
 @jax.tree_util.register_dataclass

@@ -1,5 +1,5 @@
-"""The neural autoregressive class (an MLP over the full prefix): protocol, exact law, MLE, Eq 8,
-SFT/RLHF-Sharpening, jit/vmap over seeds, bad input.
+"""The neural autoregressive class (an MLP over the full prefix): protocol (XPO runs over it), exact
+law, MLE, Eq 8, SFT/RLHF-Sharpening, jit/vmap over seeds, bad input.
 
 Every test is seeded and deterministic (no false-failure probability): the thresholds were set with
 a margin over the values measured at these seeds."""
@@ -32,15 +32,20 @@ def cls(problem):
     return Neural.for_problem(problem, key=jax.random.key(1), width=16, steps=200, batch_size=32)
 
 
-def test_protocol_membership_and_xpo_refuses(cls, problem):
+def test_protocol_membership_and_xpo_runs(cls, problem):
     assert classes.supports(cls, classes.ModelClass)
     assert classes.supports(cls, classes.RegressionClass)
+    assert classes.supports(cls, classes.PytreeParametricClass)
     assert not classes.supports(cls, classes.ParametricClass)
     assert cls.log_size == float("inf") and cls.sizes == (X, V**H)
     assert classes.bind(cls, problem) is cls
     assert cls.num_params == sum(int(a.size) for a in jax.tree_util.tree_leaves(cls.params))
-    with pytest.raises(TypeError, match="model_class"):
-        xpo(jax.random.key(0), problem, cls, T=1, beta=0.5, alpha=0.0)
+    # XPO (Alg 1) runs over the class (unconstrained Adam over the params pytree); the details are
+    # tested in tests/algorithms/test_xpo_neural.py
+    result = xpo(jax.random.key(0), problem, cls, T=1, beta=0.5, alpha=0.0, inner_steps=5, theta_init=cls.params)
+    assert int(result.num_queries) == 2
+    assert result.objectives.shape == (2,) and result.thetas["out"].shape == (2, *cls.params["out"].shape)
+    assert float(result.error) == float(sharpening_error(problem, result.policy, delta=0.1))
 
 
 def test_enumerated_law_sums_to_one_and_matches_sequence_log_probs():
