@@ -1179,8 +1179,8 @@ def _scale_fn(X: int, Y: int, n: int, delta: float):
 
 def side_scale_map_seeds(seeds: int, seed: int = 0, **trial):
     """A device-count worker of ``sharpsim bench scale``: ``run()`` computes ``seeds`` trials with
-    :func:`sharpsim.parallel.map_seeds` on every local device (chunks of ``⌈seeds/D⌉`` seeds, one per
-    device; without ``max_chunk`` the seeds would stay in one chunk on one device).
+    :func:`sharpsim.parallel.map_seeds` on every local device (``D`` shards of ``⌈seeds/D⌉`` seeds, one
+    per device, so every device count runs one step).
 
     Args:
       seeds: trials per call.
@@ -1194,8 +1194,8 @@ def side_scale_map_seeds(seeds: int, seed: int = 0, **trial):
 
     fn, args = scale_trial(**_check_trial(trial), seed=seed)
     keys = jax.random.split(jax.random.key(seed + 1), seeds)
-    chunk = -(-seeds // jax.local_device_count())
-    return lambda: (map_seeds(fn, keys, args=args, max_chunk=chunk), seeds)[1]
+    shards = jax.local_device_count()
+    return lambda: (map_seeds(fn, keys, args=args, shards=shards), seeds)[1]
 
 
 def _dask_chunk(trial: dict, start: int, count: int, seed: int) -> tuple[int, float]:
@@ -1211,7 +1211,7 @@ def _dask_chunk(trial: dict, start: int, count: int, seed: int) -> tuple[int, fl
     fn, args = cache[key]
     c0 = time.process_time()
     keys = jax.random.split(jax.random.fold_in(jax.random.key(seed + 1), start), count)
-    map_seeds(fn, keys, args=args)
+    map_seeds(fn, keys, args=args, shards=1)  # one vmap per task: the worker's one device
     return count, time.process_time() - c0
 
 
@@ -1253,11 +1253,11 @@ def _in_process_rate(trial: dict, seeds: int, repeats: int, seed: int) -> tuple[
 
     fn, args = scale_trial(**trial, seed=seed)
     keys = jax.random.split(jax.random.key(seed + 1), seeds)
-    map_seeds(fn, keys, args=args)  # compile
+    map_seeds(fn, keys, args=args, shards=1)  # compile
     times, used = [], []
     for _ in range(repeats):
         t0, c0 = time.perf_counter(), time.process_time()
-        map_seeds(fn, keys, args=args)
+        map_seeds(fn, keys, args=args, shards=1)
         times.append(time.perf_counter() - t0)
         used.append((time.process_time() - c0) / times[-1])
     return seeds / float(np.median(times)), float(np.median(used))

@@ -2,29 +2,33 @@
 
 Every figure of sharpsim repeats one *trial* (a function of a PRNG key) over many seeds. On one
 device the seeds are vmapped: ``jax.jit(jax.vmap(trial))(keys)``. :func:`map_seeds` computes the
-same rows with the seed axis
+rows with the seed axis
 
-* **chunked**: the seeds are cut into chunks of ``C = min(S, max_chunk)`` consecutive keys (the
-  last chunk padded to ``C`` by repeating its last key; the padding rows are dropped). Without
-  ``max_chunk`` the chunk holds every seed unless XLA's memory analysis of that program exceeds
-  a per-device budget (:func:`memory_budget`);
-* **sharded**: the chunks are spread over the devices, one chunk per device at a time, through a
-  one-axis ``jax.sharding.Mesh`` (axis ``"seeds"``): the keys of ``D`` chunks form one array
+* **split into shards**: the ``S`` seeds are cut into at most ``K`` shards (``shards``, default
+  :data:`DEFAULT_SHARDS` = 8) of ``C = ceil(S / K)`` consecutive keys, the last one padded to
+  ``C`` by repeating its last key (the padding rows are dropped). ``C`` depends on ``S`` and
+  ``K`` only, never on the devices; ``max_chunk`` and a per-device memory budget
+  (:func:`memory_budget`) can make it smaller;
+* **sharded**: the shards are spread over the devices, one shard per device at a time, through a
+  one-axis ``jax.sharding.Mesh`` (axis ``"seeds"``): the keys of ``D`` shards form one array
   split along it by a ``jax.sharding.NamedSharding``, the broadcast arguments are
-  replicated, and one compiled program runs every step.
+  replicated, and one compiled program runs every step. With ``D >= K`` devices one step
+  computes every seed; with one device the ``K`` shards run one after another.
 
-Each device therefore runs exactly the program one device runs on one chunk (``vmap`` over ``C``
-keys), so the rows never depend on the number of devices or processes; with one chunk (the
-default whenever all seeds fit the budget) they are bitwise ``jax.vmap(fn)(keys)``. Cutting the
-seeds into smaller chunks can change the last bits of a row on XLA's CPU backend, whose code for
-an operation depends on its size (``docs/scale/devices.md`` shows where). The tests of
-``tests/experiments/test_parallel.py`` compare the rows bit for bit on 1 and 4 devices, on two
-processes, and every figure's CSV.
+Each device therefore runs exactly the program one device runs on one shard (``vmap`` over ``C``
+keys), so the rows never depend on the number of devices or processes. They are bitwise those of
+``jax.vmap(fn)`` over each shard's keys; with ``shards=1`` (and all seeds within the memory
+budget) bitwise ``jax.vmap(fn)(keys)``. The number of shards is a setting of the computation,
+like the seed: XLA's CPU backend compiles an operation differently depending on its size, so a
+shard of another size can change the last bits of a row (``docs/scale/devices.md`` shows where).
+The tests of ``tests/experiments/test_parallel.py`` compare the rows bit for bit on 1 and 4
+devices, on two processes, and every figure's CSV.
 
 The same code runs on several processes (``jax.distributed.initialize``): pass
 ``devices=jax.devices()`` (the global device list) and every process receives every row.
 
 Environment:
+  ``SHARPSIM_SEED_SHARDS``: the default ``shards`` (a positive integer; default 8).
   ``SHARPSIM_SEED_CHUNK``: the default ``max_chunk`` (a positive integer).
   ``SHARPSIM_CPU_DEVICES``: how many CPU devices of one process run at once
   (:func:`cpu_concurrent_devices`; default: one less than the CPUs).
@@ -47,8 +51,12 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from sharpsim import _validation as v
 
-__all__ = ["FALLBACK_MEMORY_BUDGET", "MEMORY_FRACTION", "chunk_plan", "cpu_concurrent_devices", "device_summary",
+__all__ = ["DEFAULT_SHARDS", "FALLBACK_MEMORY_BUDGET", "MEMORY_FRACTION", "chunk_plan", "cpu_concurrent_devices", "device_summary",
            "map_seeds", "memory_budget"]
+
+#: The shards one call's seeds are cut into by default (``SHARPSIM_SEED_SHARDS`` overrides it): up to
+#: this many devices compute one call at once, and the rows are the same on any number of devices.
+DEFAULT_SHARDS: int = 8
 
 #: The fraction of a device's memory one chunk may use: of its reported ``bytes_limit`` (GPU), or of
 #: the host's physical memory for devices that report none (CPU).
@@ -145,14 +153,8 @@ def cpu_concurrent_devices() -> int:
     Raises:
       ValueError: if ``SHARPSIM_CPU_DEVICES`` is not a positive integer.
     """
-    env = os.environ.get("SHARPSIM_CPU_DEVICES")
-    if env:
-        try:
-            value = int(env)
-        except ValueError:
-            value = 0
-        if value < 1:
-            raise ValueError(f"`SHARPSIM_CPU_DEVICES` must be a positive integer; got {env!r}")
+    value = _positive_env("SHARPSIM_CPU_DEVICES")
+    if value is not None:
         return value
     try:
         cpus = len(os.sched_getaffinity(0))
@@ -161,8 +163,8 @@ def cpu_concurrent_devices() -> int:
     return max(1, cpus - 1)
 
 
-def _default_max_chunk() -> int | None:
-    env = os.environ.get("SHARPSIM_SEED_CHUNK")
+def _positive_env(name: str) -> int | None:
+    env = os.environ.get(name)
     if not env:
         return None
     try:
@@ -170,8 +172,17 @@ def _default_max_chunk() -> int | None:
     except ValueError:
         value = 0
     if value < 1:
-        raise ValueError(f"`SHARPSIM_SEED_CHUNK` must be a positive integer; got {env!r}")
+        raise ValueError(f"`{name}` must be a positive integer; got {env!r}")
     return value
+
+
+def _default_max_chunk() -> int | None:
+    return _positive_env("SHARPSIM_SEED_CHUNK")
+
+
+def _default_shards() -> int:
+    value = _positive_env("SHARPSIM_SEED_SHARDS")
+    return DEFAULT_SHARDS if value is None else value
 
 
 def chunk_plan(num_seeds: int, num_devices: int, max_chunk: int, *, all_devices: bool = False) -> dict:
@@ -270,7 +281,7 @@ def _jitted(fn: Callable, devices: tuple, impl) -> Callable:
 
 #: Compiled executables, ``(fn, devices, impl, signature, slots) -> compiled``, least recently used first.
 _EXECUTABLES: collections.OrderedDict = collections.OrderedDict()
-#: The chunk chosen from the memory budget, ``(fn, devices, impl, signature, S, budget) -> max_chunk``.
+#: The chunk chosen from the memory budget, ``(fn, device, impl, signature, chunk, budget) -> chunk``.
 _CHUNKS: collections.OrderedDict = collections.OrderedDict()
 #: How many entries each cache keeps.
 CACHE_SIZE = 256
@@ -317,28 +328,28 @@ def _args_on(args: tuple, devices: tuple):
     return jax.device_put(args, NamedSharding(Mesh(np.asarray(devices), (AXIS,)), PartitionSpec()))
 
 
-def _budget_chunk(fn, device, impl, signature, key_data, args: tuple, budget: int) -> int:
-    """The largest chunk whose compiled footprint on one device fits ``budget``: all seeds when they fit.
+def _budget_chunk(fn, device, impl, signature, key_data, args: tuple, budget: int, chunk: int) -> int:
+    """The largest chunk, at most ``chunk``, whose compiled footprint on one device fits ``budget``.
 
-    The footprint is read off XLA's memory analysis of the one-device program for all seeds
+    The footprint is read off XLA's memory analysis of the one-device program for ``chunk`` seeds
     (arguments, outputs, temporaries); the arguments count once, the rest in proportion to the
-    seeds. The answer is cached per function, signature, seed count and budget.
+    seeds. That program is the one that runs whenever it fits, so this costs no extra compilation
+    then. The answer is cached per function, signature, chunk and budget.
     """
-    num_seeds = key_data.shape[0]
 
     def make():
-        program = _executable(fn, (device,), impl, signature, key_data, _args_on(args, (device,)), num_seeds)
+        program = _executable(fn, (device,), impl, signature, key_data, _args_on(args, (device,)), chunk)
         stats = program.memory_analysis()
         if stats is None:
-            return num_seeds
+            return chunk
         fixed = int(stats.argument_size_in_bytes)
         varying = int(stats.temp_size_in_bytes) + int(stats.output_size_in_bytes)
-        if fixed + varying <= budget or num_seeds == 1:
-            return num_seeds
-        per_seed = max(1, -(-varying // num_seeds))
-        return int(min(num_seeds, max(1, (budget - fixed) // per_seed) if budget > fixed else 1))
+        if fixed + varying <= budget or chunk == 1:
+            return chunk
+        per_seed = max(1, -(-varying // chunk))
+        return int(min(chunk, max(1, (budget - fixed) // per_seed) if budget > fixed else 1))
 
-    return _remember(_CHUNKS, (fn, device, impl, signature, num_seeds, budget), make)
+    return _remember(_CHUNKS, (fn, device, impl, signature, chunk, budget), make)
 
 
 def _abstract(x):
@@ -356,8 +367,9 @@ def _gather(x) -> np.ndarray:
     return np.asarray(multihost_utils.process_allgather(x, tiled=True))
 
 
-def map_seeds(fn: Callable, keys: jax.Array, *, args: tuple = (), devices=None, max_chunk: int | None = None):
-    """``jax.vmap(fn)(keys)``, with the seed axis sharded over devices and split into chunks.
+def map_seeds(fn: Callable, keys: jax.Array, *, args: tuple = (), devices=None, shards: int | None = None,
+              max_chunk: int | None = None):
+    """``jax.vmap(fn)(keys)``, with the seed axis cut into shards and the shards spread over devices.
 
     Args:
       fn: ``fn(key, *args) -> pytree of arrays``: one seed's trial. It is traced once per chunk
@@ -372,25 +384,29 @@ def map_seeds(fn: Callable, keys: jax.Array, *, args: tuple = (), devices=None, 
         process's CPU devices, at most :func:`cpu_concurrent_devices` are used. With several
         processes (``jax.distributed.initialize``) pass ``jax.devices()``: every process must call
         ``map_seeds`` with the same arguments and each receives every row.
-      max_chunk: the most seeds one device computes at once (the chunk ``C``); default
-        ``SHARPSIM_SEED_CHUNK`` if set, else all ``S`` seeds unless the compiled footprint of the
-        one-device program for them (XLA's memory analysis: arguments, outputs, temporaries)
-        exceeds :func:`memory_budget`, then the largest chunk that fits (on several processes,
-        process 0's choice is sent to all).
+      shards: ``K``, the most pieces the seeds are cut into: chunks of ``C = ceil(S / K)`` keys,
+        so up to ``K`` devices compute at once (default ``SHARPSIM_SEED_SHARDS`` if set, else
+        :data:`DEFAULT_SHARDS`). It fixes the program every row comes from, whatever the devices:
+        ``shards=1`` gives bitwise the rows of ``jax.vmap(fn)(keys)``.
+      max_chunk: the most seeds one device computes at once: ``C`` is lowered to it (default
+        ``SHARPSIM_SEED_CHUNK`` if set, else no cap but the memory budget: when XLA's memory
+        analysis of the one-device program for ``C`` seeds (arguments, outputs, temporaries)
+        exceeds :func:`memory_budget`, ``C`` becomes the largest chunk that fits; on several
+        processes, process 0's choice is sent to all).
 
     Returns:
       The pytree ``fn`` returns, every leaf a NumPy array with a leading ``[S]`` axis. Chunk ``j``
       holds bitwise the rows of ``jax.vmap(lambda k: fn(k, *args))`` over its ``C`` keys on one
-      device (padded by repeating its last key), whatever the devices: with one chunk, the rows of
-      ``jax.vmap`` over all the keys.
+      device (padded by repeating its last key), whatever the devices.
 
     Raises:
       TypeError: if ``fn`` is not callable, ``keys`` is not an array of typed PRNG keys (or is
         traced: ``map_seeds`` cannot run inside ``jax.jit``), ``args`` is not a tuple or ``devices``
         holds something other than devices.
       ValueError: on an empty ``keys``, an empty or repeating ``devices``, devices of mixed
-        platforms, a ``max_chunk`` below 1, or ``SHARPSIM_SEED_CHUNK``, ``SHARPSIM_SEED_MEMORY``
-        or ``SHARPSIM_CPU_DEVICES`` set to something other than a positive number.
+        platforms, a ``shards`` or ``max_chunk`` below 1, or ``SHARPSIM_SEED_SHARDS``,
+        ``SHARPSIM_SEED_CHUNK``, ``SHARPSIM_SEED_MEMORY`` or ``SHARPSIM_CPU_DEVICES`` set to
+        something other than a positive number.
     """
     if not callable(fn):
         raise TypeError(f"`fn` must be callable (fn(key, *args) -> pytree of arrays); got {type(fn).__name__}")
@@ -398,6 +414,7 @@ def map_seeds(fn: Callable, keys: jax.Array, *, args: tuple = (), devices=None, 
     if not isinstance(args, tuple):
         raise TypeError(f"`args` must be a tuple of the arguments after the key; got {type(args).__name__}")
     devices = _check_devices(devices)
+    shards = _default_shards() if shards is None else v.check_positive_int("shards", shards)
     if max_chunk is not None:
         max_chunk = v.check_positive_int("max_chunk", max_chunk)
     num_seeds = int(keys.shape[0])
@@ -407,21 +424,24 @@ def map_seeds(fn: Callable, keys: jax.Array, *, args: tuple = (), devices=None, 
     signature = (treedef, tuple(_abstract(x) for x in leaves), key_data.shape[1:], str(key_data.dtype))
     if max_chunk is None:
         max_chunk = _default_max_chunk()
+    chunk = -(-num_seeds // shards)
     multi_process = len({d.process_index for d in devices}) > 1
-    if max_chunk is None:  # the budget is read off the one-device program: the same on any device count
+    if max_chunk is not None:
+        chunk = min(chunk, max_chunk)
+    else:  # the budget is read off the one-device program: the same on any device count
         local = next((d for d in devices if d.process_index == jax.process_index()), None)
         if local is None:
             raise ValueError("`devices` must include a device of this process (jax.process_index() "
                              f"{jax.process_index()}); pass jax.devices() on every process")
-        max_chunk = _budget_chunk(fn, local, impl, signature, key_data, args, memory_budget(local))
+        chunk = _budget_chunk(fn, local, impl, signature, key_data, args, memory_budget(local), chunk)
         if multi_process:  # every process must run the same chunks: process 0's choice
             from jax.experimental import multihost_utils
 
-            max_chunk = int(multihost_utils.broadcast_one_to_all(np.int64(max_chunk)))
+            chunk = int(multihost_utils.broadcast_one_to_all(np.int64(chunk)))
     at_once = len(devices)
     if devices[0].platform == "cpu" and not multi_process:  # see cpu_concurrent_devices
         at_once = min(at_once, cpu_concurrent_devices())
-    plan = chunk_plan(num_seeds, at_once, max_chunk, all_devices=multi_process)
+    plan = chunk_plan(num_seeds, at_once, chunk, all_devices=multi_process)
     used = devices[:plan["devices"]]
     args_on = _args_on(args, used)
     program = _executable(fn, used, impl, signature, key_data, args_on, plan["slots"])
