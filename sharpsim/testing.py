@@ -130,15 +130,24 @@ def _prop_c1(draw, keep: bool):
     return Instance(problem, {"N": N, "rho": rho, "gamma": gamma})
 
 
-@st.composite
-def _lemma41(draw, keep: bool):
-    problem = draw(_tabular())
-    beta = draw(st.floats(0.02, 10.0))
-    params = {"beta": beta, "reference": None}
-    if not keep:
-        params["reference"] = np.asarray(draw(strategies.probability_tables(problem.num_prompts, problem.num_responses,
-                                                                           min_prob=0.01)))
-    return Instance(problem, params)
+def _base_or_other(level: str, low: float, high: float, other: str, min_prob: float):
+    """A statement whose one assumption is that a policy it takes is π_base itself (Lemma 4.1's KL
+    reference, Lemma I.1's verifier): ``strategy(keep)`` draws a tabular problem and the parameter
+    ``level`` in ``[low, high]``; kept, the policy ``other`` is ``None`` (π_base), else a table drawn with
+    every probability at least ``min_prob``."""
+    @st.composite
+    def strategy(draw, keep: bool):
+        problem = draw(_tabular())
+        params = {level: draw(st.floats(low, high)), other: None}
+        if not keep:
+            params[other] = np.asarray(draw(strategies.probability_tables(problem.num_prompts, problem.num_responses,
+                                                                         min_prob=min_prob)))
+        return Instance(problem, params)
+
+    return strategy
+
+
+_lemma41 = _base_or_other("beta", 0.02, 10.0, "reference", 0.01)
 
 
 @st.composite
@@ -151,15 +160,7 @@ def _margin_lemma(draw, keep: bool):
     return Instance(problem, {"beta": factor * thr, "delta": delta})
 
 
-@st.composite
-def _lemma_i1(draw, keep: bool):
-    problem = draw(_tabular())
-    mu = draw(st.floats(0.05, 20.0))
-    params = {"stop_level": mu, "verifier": None}
-    if not keep:
-        params["verifier"] = np.asarray(draw(strategies.probability_tables(problem.num_prompts, problem.num_responses,
-                                                                          min_prob=0.001)))
-    return Instance(problem, params)
+_lemma_i1 = _base_or_other("stop_level", 0.05, 20.0, "verifier", 0.001)
 
 
 @st.composite
@@ -189,9 +190,10 @@ def _prop_e2(draw, drop: str | None):
     problem = problems.from_policy(cls.policy(theta))
     inst = Instance(problem, {"model_class": cls})
     thm = get_theorem("Prop E.2")
+    checked = thm.instance(problem, model_class=cls)  # one instance: the arg-max set is computed once
     for asm in thm.assumptions:
         if asm.name != drop:
-            assume(asm.check(thm.instance(problem, model_class=cls)).holds)
+            assume(asm.check(checked).holds)
     return inst
 
 

@@ -10,13 +10,17 @@ conclusion (a predicate on the instance, evaluated exactly for the exact stateme
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from sharpsim.problems import Problem
 
 __all__ = ["Assumption", "AssumptionResult", "Conclusion", "Instance", "Report", "Theorem", "Verification"]
+
+_T = TypeVar("_T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +39,38 @@ class Instance:
         p = self.problem
         return (f"Instance(problem=<{p.num_prompts} prompts × {p.num_responses} responses>, "
                 f"params={self.params})")
+
+
+def per_instance(fn: Callable[[Instance], _T]) -> Callable[[Instance], _T]:
+    """Memoises ``fn(instance)`` per :class:`Instance` object, so that a quantity the assumptions,
+    the promise and the sampler all need is computed once per instance.
+
+    An instance holds a dict and arrays, so it is unhashable: the cache is keyed by ``id(instance)``
+    and each entry is dropped when its instance is garbage-collected (``weakref.finalize``), so a
+    later instance that reuses the id never sees another instance's value. Nothing is shared between
+    two instances, even equal ones; :meth:`Theorem.instance` builds a fresh one per call. ``fn`` must
+    be a pure function of the instance, whose ``params`` are not changed after it is built.
+
+    Args:
+      fn: ``fn(instance) -> value``.
+
+    Returns:
+      The memoised function, with ``fn``'s signature. An exception raised by ``fn`` is not cached.
+    """
+    cache: dict[int, Any] = {}
+
+    @functools.wraps(fn)
+    def memoised(inst: Instance) -> _T:
+        key = id(inst)
+        if key in cache:
+            return cache[key]
+        value = fn(inst)
+        cache[key] = value
+        weakref.finalize(inst, cache.pop, key, None)
+        return value
+
+    memoised._cache = cache  # the live entries, for tests
+    return memoised
 
 
 @dataclasses.dataclass(frozen=True)

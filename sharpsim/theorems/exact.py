@@ -20,7 +20,7 @@ from sharpsim.coefficients import as_policy, concentrability, coverage, margin, 
 from sharpsim.laws import adaptive_miss_probability, bon_law, expected_adaptive_draws, kl_regularized_optimum
 from sharpsim.policies import AutoregressivePolicy, TabularPolicy
 from sharpsim.problems import as_tabular_base
-from sharpsim.theorems._core import Assumption, AssumptionResult, Conclusion, Instance, Theorem
+from sharpsim.theorems._core import Assumption, AssumptionResult, Conclusion, Instance, Theorem, per_instance
 
 __all__ = ["LEMMA_41", "LEMMA_I1", "MARGIN_LEMMA", "PROP_31", "PROP_C1", "PROP_E2", "class_sup_mass", "reference_optimum"]
 
@@ -33,6 +33,24 @@ def _support(problem) -> np.ndarray:
 
 def _tab(problem) -> TabularPolicy:
     return as_tabular_base(problem)
+
+
+@per_instance
+def _inst_tab(inst: Instance) -> TabularPolicy:
+    """The instance's base as a table (``V^H`` enumerated once per instance for an autoregressive base)."""
+    return _tab(inst.problem)
+
+
+@per_instance
+def _argmax_set(inst: Instance) -> jax.Array:
+    """``[X, Y]`` y*(x): the responses tied for the arg-max of π_base."""
+    return _inst_tab(inst).argmax_set(0.0)
+
+
+@per_instance
+def _argmax_sizes(inst: Instance) -> np.ndarray:
+    """``[X]`` ``|y*(x)|``."""
+    return np.asarray(_argmax_set(inst)).sum(axis=-1)
 
 
 def _prompts(mask: np.ndarray, support: np.ndarray) -> str:
@@ -65,7 +83,7 @@ def _validate_prop31(problem, params):
 
 
 def _prop31_mass(inst: Instance) -> AssumptionResult:
-    top = np.exp(np.asarray(_tab(inst.problem).max_log_prob()))
+    top = np.exp(np.asarray(_inst_tab(inst).max_log_prob()))
     sup = _support(inst.problem)
     ok = top > 0.5
     return AssumptionResult("argmax_mass", bool(ok[sup].all()), float(top[sup].min()), 0.5,
@@ -75,7 +93,7 @@ def _prop31_mass(inst: Instance) -> AssumptionResult:
 def _prop31_conclusion(inst: Instance) -> Conclusion:
     base: AutoregressivePolicy = inst.problem.base
     greedy = base.sequence_to_index(base.greedy())
-    in_set = np.asarray(_tab(inst.problem).argmax_set(0.0))[np.arange(base.num_prompts), np.asarray(greedy)]
+    in_set = np.asarray(_argmax_set(inst))[np.arange(base.num_prompts), np.asarray(greedy)]
     sup = _support(inst.problem)
     misses = int((~in_set)[sup].sum())
     return Conclusion(misses == 0, misses, 0, "prompts where greedy decoding does not return a sequence of y*(x)")
@@ -104,9 +122,16 @@ def _validate_c1(problem, params):
     params["gamma"] = v.check_unit_interval("gamma", params["gamma"])
 
 
+@per_instance
+def _target_set(inst: Instance):
+    """``[X, Y]`` the base's γ-arg-max set y*_γ(x)."""
+    return _inst_tab(inst).argmax_set(inst.params["gamma"])
+
+
+@per_instance
 def _target_mass(inst: Instance) -> np.ndarray:
-    tab = _tab(inst.problem)
-    return np.asarray(tab.mass(tab.argmax_set(inst.params["gamma"])))
+    """``[X]`` π_base(y*_γ(x)|x)."""
+    return np.asarray(_inst_tab(inst).mass(_target_set(inst)))
 
 
 def _c1_draws(inst: Instance) -> AssumptionResult:
@@ -119,8 +144,7 @@ def _c1_draws(inst: Instance) -> AssumptionResult:
 
 
 def _c1_conclusion(inst: Instance) -> Conclusion:
-    tab = _tab(inst.problem)
-    hit = np.asarray(bon_law(inst.problem, inst.params["N"]).mass(tab.argmax_set(inst.params["gamma"])))
+    hit = np.asarray(bon_law(inst.problem, inst.params["N"]).mass(_target_set(inst)))
     sup = _support(inst.problem)
     target = 1 - inst.params["rho"]
     low = float(hit[sup].min())
@@ -187,13 +211,19 @@ def _validate_beta(problem, params):
 def _lemma41_values(inst: Instance):
     pi = reference_optimum(inst.problem, inst.params["beta"], inst.params.get("reference"))
     c_pi = concentrability(inst.problem, pi)
-    c_loss = power_concentrability(inst.problem, _tab(inst.problem), pi, beta=inst.params["beta"])
+    c_loss = power_concentrability(inst.problem, _inst_tab(inst), pi, beta=inst.params["beta"])
     return c_pi, c_loss
+
+
+@per_instance
+def _coverage(inst: Instance) -> float:
+    """C_cov of π_base."""
+    return coverage(inst.problem)
 
 
 def _lemma41_conclusion(inst: Instance) -> Conclusion:
     c_pi, c_loss = _lemma41_values(inst)
-    c_cov, size = coverage(inst.problem), inst.problem.num_responses
+    c_cov, size = _coverage(inst), inst.problem.num_responses
     ratio = max(c_pi / c_cov, c_loss / size)
     return Conclusion(ratio <= 1 + RTOL, ratio, 1.0,
                       f"max(C_π/C_cov, C_(π_base/π;β)/|Y|) with C_π = {c_pi:.6g}, C_cov = {c_cov:.6g}, "
@@ -211,7 +241,7 @@ LEMMA_41 = Theorem(
                             "with π_ref = π_base)", _same_as_base("reference", "KL reference")),),
     defaults={"beta": None, "reference": None},
     optional=frozenset({"reference"}),
-    promise_fn=lambda inst: {"C_pi <=": coverage(inst.problem), "C_(base/pi;beta) <=": inst.problem.num_responses},
+    promise_fn=lambda inst: {"C_pi <=": _coverage(inst), "C_(base/pi;beta) <=": inst.problem.num_responses},
     conclusion_fn=_lemma41_conclusion,
     validate_fn=_validate_beta,
 )
@@ -223,21 +253,28 @@ def _validate_margin(problem, params):
     params["delta"] = v.check_open_unit_interval("delta", params["delta"])
 
 
+@per_instance
+def _margin(inst: Instance) -> float:
+    """γ_margin of π_base."""
+    return margin(inst.problem)
+
+
+@per_instance
 def _margin_threshold(inst: Instance) -> float:
-    return bounds.margin_lemma_beta(margin(inst.problem), inst.problem.num_responses, delta=inst.params["delta"])
+    """The largest β the margin lemma allows."""
+    return bounds.margin_lemma_beta(_margin(inst), inst.problem.num_responses, delta=inst.params["delta"])
 
 
 def _margin_beta(inst: Instance) -> AssumptionResult:
     thr = _margin_threshold(inst)
     beta = inst.params["beta"]
     return AssumptionResult("beta_small", beta <= thr, beta, thr,
-                            f"β against min(γ_margin, γ₀)/(2 log(2|Y|/δ)) with γ_margin = {margin(inst.problem):.6g}")
+                            f"β against min(γ_margin, γ₀)/(2 log(2|Y|/δ)) with γ_margin = {_margin(inst):.6g}")
 
 
 def _margin_conclusion(inst: Instance) -> Conclusion:
-    tab = _tab(inst.problem)
     opt = kl_regularized_optimum(inst.problem, inst.params["beta"])
-    mass = np.asarray(opt.mass(tab.argmax_set(0.0)))
+    mass = np.asarray(opt.mass(_argmax_set(inst)))
     sup = _support(inst.problem)
     low, target = float(mass[sup].min()), 1 - inst.params["delta"] / 2
     return Conclusion(low >= target * (1 - RTOL), low, target, "smallest π*_β(y*(x)|x) over prompts")
@@ -264,10 +301,11 @@ def _validate_i1(problem, params):
     params["stop_level"] = v.check_positive("stop_level", params["stop_level"])
 
 
+@per_instance
 def _i1_bound(inst: Instance) -> np.ndarray:
-    tab = _tab(inst.problem)
-    p_star = np.exp(np.asarray(tab.max_log_prob()))
-    size = np.asarray(tab.argmax_set(0.0)).sum(axis=-1)
+    """``[X]`` Lemma I.1's bound (μ + 1/|y*(x)|)/P*(x) on E[N_μ(x)]."""
+    p_star = np.exp(np.asarray(_inst_tab(inst).max_log_prob()))
+    size = _argmax_sizes(inst)
     return (inst.params["stop_level"] + 1.0 / size) / p_star
 
 
@@ -279,7 +317,7 @@ def _i1_conclusion(inst: Instance) -> Conclusion:
     detail = "largest E[N_μ(x)] / ((μ + 1/|y*(x)|)/P*(x)) over prompts (E[N_μ] exact)"
     if verifier is not None:  # the miss probability is computed for the base's own rule only
         return Conclusion(ratio <= 1 + RTOL, ratio, 1.0, detail + "; miss probability not evaluated with a verifier")
-    size = np.asarray(_tab(inst.problem).argmax_set(0.0)).sum(axis=-1)
+    size = _argmax_sizes(inst)
     miss = adaptive_miss_probability(inst.problem, mu)
     miss_ratio = float((miss / np.exp(-size * mu))[sup].max())
     value = max(ratio, miss_ratio)
@@ -391,11 +429,12 @@ def _validate_e2(problem, params):
     params["rho"] = v.check_open_unit_interval("rho", params["rho"])
 
 
+@per_instance
 def _e2_star(inst: Instance):
     """The base's arg-max set ``[X, V^H]``, its first arg-max sequence ``[X, H]`` and their contexts."""
     base: AutoregressivePolicy = inst.problem.base
-    tab = _tab(inst.problem)
-    star_set = np.asarray(tab.argmax_set(0.0))
+    tab = _inst_tab(inst)
+    star_set = np.asarray(_argmax_set(inst))
     seq = np.asarray(base.index_to_sequence(jnp.asarray(np.asarray(tab.log_probs).argmax(axis=1))))
     return star_set, seq, np.asarray(base.contexts(jnp.asarray(seq)))
 
@@ -429,10 +468,12 @@ def _e2_unique(inst: Instance) -> AssumptionResult:
                             "largest |y*(x)| (sequences tied for the arg-max); unique " + _prompts(ok, sup))
 
 
+@per_instance
 def _e2_N(inst: Instance) -> int:
+    """BoN's N: the ``N`` parameter, or the smallest N with N·π_base(y*|x) >= log(1/ρ) on every prompt."""
     if inst.params["N"] is not None:
         return inst.params["N"]
-    p = np.exp(np.asarray(_tab(inst.problem).max_log_prob()))[_support(inst.problem)]
+    p = np.exp(np.asarray(_inst_tab(inst).max_log_prob()))[_support(inst.problem)]
     return max(1, math.ceil(math.log(1 / inst.params["rho"]) / float(p.min())))
 
 
@@ -442,7 +483,7 @@ def _e2_conclusion(inst: Instance) -> Conclusion:
     sup = _support(inst.problem)
     best = float(sup_mass[sup].max())
     N = _e2_N(inst)
-    bon = np.asarray(bon_law(inst.problem, N).mass(_tab(inst.problem).argmax_set(0.0)))
+    bon = np.asarray(bon_law(inst.problem, N).mass(star_set))
     low = float(bon[sup].min())
     target = 1 - inst.params["rho"]
     ok = best <= 0.5 * (1 + RTOL) and low >= target * (1 - RTOL)

@@ -8,8 +8,10 @@ conclusion is *refuted* only when the whole interval lies below ``1 − ρ``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -24,7 +26,7 @@ from sharpsim.coefficients import adaptive_coverage, coverage, margin, r_max
 from sharpsim.laws import adaptive_law, bon_law, expected_adaptive_draws, kl_regularized_optimum
 from sharpsim.policies import TabularPolicy
 from sharpsim.problems import Problem
-from sharpsim.theorems._core import Assumption, AssumptionResult, Conclusion, Instance, Theorem
+from sharpsim.theorems._core import Assumption, AssumptionResult, Conclusion, Instance, Theorem, per_instance
 
 __all__ = ["MAX_SAMPLED_BUDGET", "THM_31", "THM_41", "THM_42", "THM_43", "THM_D1", "clopper_pearson"]
 
@@ -82,8 +84,19 @@ def _check_levels(params, names=("eps", "delta", "rho")):
     params["constant"] = v.check_positive("constant", params["constant"])
 
 
+@per_instance
+def _log_size(inst: Instance) -> float:
+    """``log|Π|`` of the instance's class (``inf`` for an infinite one)."""
+    return float(inst.params["model_class"].log_size)
+
+
+def _no_prescription(inst: Instance, why: str) -> Conclusion:
+    """The sampled conclusion when the theorem prescribes no budget on the instance."""
+    return Conclusion(False, float("nan"), 1 - inst.params["rho"], f"no prescription{why}")
+
+
 def _finite(inst: Instance) -> AssumptionResult:
-    log_size = float(inst.params["model_class"].log_size)
+    log_size = _log_size(inst)
     return AssumptionResult("finite_class", math.isfinite(log_size), log_size, None,
                             "log|Π| of the class (the statement is for a finite class; the tabular class is infinite)")
 
@@ -115,54 +128,92 @@ def _support(problem) -> np.ndarray:
     return np.asarray(problem.prompt_probs) > 0
 
 
-# ------------------------------------------------------------------------------ Thm 4.1
-def _validate_41(problem, params):
+# ------------------------------------------------------- Thm 4.1 and Thm D.1: their shared pattern
+@dataclasses.dataclass(frozen=True)
+class _Closure:
+    """What Thm 4.1 and Thm D.1 share: the law SFT-Sharpening's kept responses follow at a level (the
+    BoN_N law at N, the adaptive rule's law at μ) and the class's closure under it. The class is fitted
+    at the prescribed level, closed when the parameter ``flag`` is true, and the realizability check is
+    the law's membership in the fitted class, reported with the closest member's TV.
+
+    Attributes:
+      flag: the parameter that asks for the closed class.
+      law: ``law(problem, level)``, the policy of the kept responses.
+      closure: ``closure(model_class, level)``, the class of the members' laws.
+      contains: ``contains(model_class, problem, level)``: whether ``law(problem, level)`` is a member.
+      closed: the closed class, in words.
+    """
+
+    flag: str
+    law: Callable
+    closure: Callable
+    contains: Callable
+    closed: str
+
+    def fitted(self, inst: Instance, level):
+        """The class SFT-Sharpening fits at ``level``: closed under the law, or as given."""
+        cls = inst.params["model_class"]
+        return self.closure(cls, level) if inst.params[self.flag] else cls
+
+    def realizable(self, inst: Instance, level, what: str) -> AssumptionResult:
+        """Whether the law at ``level`` lies in the fitted class (``what``: that statement, in words)."""
+        fitted = self.fitted(inst, level)
+        ok = bool(self.contains(fitted, inst.problem, level))
+        target = np.exp(np.asarray(self.law(inst.problem, level).log_probs, np.float64))
+        distance = _closest_tv(fitted, target, _support(inst.problem))
+        closed = self.closed if inst.params[self.flag] else "the class as given"
+        return AssumptionResult("realizable", ok, ok if distance is None else distance,
+                                None if distance is None else 0.0, f"{what} ({closed}){_tv_detail(distance)}")
+
+
+_BON = _Closure("bon_closed", bon_law, classes.bon_closure, classes.is_realizable, "the class closed under BoN_N")
+_ADAPTIVE = _Closure("adaptive_closed", adaptive_law, classes.adaptive_closure, classes.is_adaptive_realizable,
+                     "the class closed under the adaptive law")
+
+
+def _validate_sft(problem, params):
     if not classes.supports(params["model_class"], classes.ModelClass):
         raise TypeError(f"`model_class` must be a sharpsim model class; got {type(params['model_class']).__name__}")
     _check_levels(params)
+
+
+# ------------------------------------------------------------------------------ Thm 4.1
+def _validate_41(problem, params):
+    _validate_sft(problem, params)
     params["gamma"] = v.check_unit_interval("gamma", params["gamma"])
 
 
-def _prescription(inst: Instance) -> tuple[int, int]:
+@per_instance
+def _41_prescription(inst: Instance) -> tuple[int, int]:
+    """Thm 4.1's ``(n, N)``; ``(0, 0)`` for an infinite class."""
     p = inst.params
-    log_size = float(p["model_class"].log_size)
+    log_size = _log_size(inst)
     if not math.isfinite(log_size):
         return 0, 0
     cov = coverage(inst.problem, gamma=p["gamma"])
     return bounds.sft_prescription(cov, log_size, p["eps"], delta=p["delta"], rho=p["rho"], constant=p["constant"])
 
 
-def _fitted_class(inst: Instance, N: int):
-    cls = inst.params["model_class"]
-    return classes.bon_closure(cls, N) if inst.params["bon_closed"] else cls
-
-
-def _realizable(inst: Instance) -> AssumptionResult:
-    _, N = _prescription(inst)
+def _41_realizable(inst: Instance) -> AssumptionResult:
+    _, N = _41_prescription(inst)
     if N == 0:
         return AssumptionResult("realizable", False, None, None, "no prescribed N: the class is infinite")
-    fitted = _fitted_class(inst, N)
-    ok = bool(classes.is_realizable(fitted, inst.problem, N))
-    target = np.exp(np.asarray(bon_law(inst.problem, N).log_probs, np.float64))
-    distance = _closest_tv(fitted, target, _support(inst.problem))
-    closed = "the class closed under BoN_N" if inst.params["bon_closed"] else "the class as given"
-    return AssumptionResult("realizable", ok, ok if distance is None else distance, None if distance is None else 0.0,
-                            f"π^BoN_N ∈ Π at the prescribed N = {N} ({closed}){_tv_detail(distance)}")
+    return _BON.realizable(inst, N, f"π^BoN_N ∈ Π at the prescribed N = {N}")
 
 
-def _promise_41(inst: Instance) -> dict:
-    n, N = _prescription(inst)
+def _41_promise(inst: Instance) -> dict:
+    n, N = _41_prescription(inst)
     p = inst.params
     return {"n": n, "N": N, "m = n N": n * N, "P[err_delta <= eps] >=": 1 - p["rho"]}
 
 
-def _sample_41(inst: Instance, key, num_seeds: int, confidence: float) -> Conclusion:
+def _41_sample(inst: Instance, key, num_seeds: int, confidence: float) -> Conclusion:
     p = inst.params
-    n, N = _prescription(inst)
+    n, N = _41_prescription(inst)
     if N == 0:
-        return Conclusion(False, float("nan"), 1 - p["rho"], "no prescription: the class is infinite")
+        return _no_prescription(inst, ": the class is infinite")
     _within_budget("Thm 4.1", "m = n N", n * N)
-    cls = _fitted_class(inst, N)
+    cls = _BON.fitted(inst, N)
 
     err = _run_seeds(lambda k: sft_sharpening(k, inst.problem, cls, n=n, N=N, delta=p["delta"], gamma=p["gamma"],
                                               return_policy=False).error, key, num_seeds)
@@ -177,49 +228,34 @@ THM_41 = Theorem(
                "probability ≥ 1 − ρ (Thm 4.1 / 4.1′, Eq 7; c is the absolute constant hidden by ≲, `constant` here)."),
     kind="statistical",
     assumptions=(Assumption("finite_class", "Π is finite (log|Π| < ∞)", _finite),
-                 Assumption("realizable", "π^BoN_N ∈ Π at the prescribed N (Assumption 4.1)", _realizable)),
+                 Assumption("realizable", "π^BoN_N ∈ Π at the prescribed N (Assumption 4.1)", _41_realizable)),
     defaults={"model_class": None, "eps": 0.1, "delta": 0.1, "rho": 0.1, "gamma": 0.0, "constant": 1.0,
               "bon_closed": True},
-    promise_fn=_promise_41,
+    promise_fn=_41_promise,
     conclusion_fn=lambda inst: _needs_sampling("Thm 4.1"),
     validate_fn=_validate_41,
-    sample_fn=_sample_41,
+    sample_fn=_41_sample,
 )
 
 
 # ------------------------------------------------------------------------------ Thm D.1
-def _validate_d1(problem, params):
-    if not classes.supports(params["model_class"], classes.ModelClass):
-        raise TypeError(f"`model_class` must be a sharpsim model class; got {type(params['model_class']).__name__}")
-    _check_levels(params)
-
-
+@per_instance
 def _d1_prescription(inst: Instance) -> tuple[int, float]:
+    """Thm D.1's ``(n, μ)``; ``(0, 0.0)`` for an infinite class."""
     p = inst.params
-    log_size = float(p["model_class"].log_size)
+    log_size = _log_size(inst)
     if not math.isfinite(log_size):
         return 0, 0.0
     n = bounds.sft_num_prompts(log_size, p["eps"], delta=p["delta"], rho=p["rho"], constant=p["constant"])
     return n, bounds.adaptive_stop_level(p["delta"])
 
 
-def _d1_class(inst: Instance, mu: float):
-    cls = inst.params["model_class"]
-    return classes.adaptive_closure(cls, mu) if inst.params["adaptive_closed"] else cls
-
-
 def _d1_realizable(inst: Instance) -> AssumptionResult:
     n, mu = _d1_prescription(inst)
     if n == 0:
         return AssumptionResult("realizable", False, None, None, "no prescription: the class is infinite")
-    fitted = _d1_class(inst, mu)
-    ok = bool(classes.is_adaptive_realizable(fitted, inst.problem, mu))
-    target = np.exp(np.asarray(adaptive_law(inst.problem, mu).log_probs, np.float64))
-    distance = _closest_tv(fitted, target, _support(inst.problem))
-    closed = "the class closed under the adaptive law" if inst.params["adaptive_closed"] else "the class as given"
-    return AssumptionResult("realizable", ok, ok if distance is None else distance, None if distance is None else 0.0,
-                            f"the law of the response the adaptive rule keeps (μ = ln(2/δ) = {mu:.4g}) ∈ Π "
-                            f"({closed}){_tv_detail(distance)}")
+    return _ADAPTIVE.realizable(inst, mu, f"the law of the response the adaptive rule keeps (μ = ln(2/δ) = {mu:.4g}) "
+                                          "∈ Π")
 
 
 def _d1_promise(inst: Instance) -> dict:
@@ -228,7 +264,7 @@ def _d1_promise(inst: Instance) -> dict:
     if n == 0:
         return {"n": 0, "stop_level": mu}
     draws = float(np.asarray(inst.problem.prompt_probs) @ expected_adaptive_draws(inst.problem, mu))
-    bound = bounds.adaptive_sft_upper_bound(adaptive_coverage(inst.problem), float(p["model_class"].log_size),
+    bound = bounds.adaptive_sft_upper_bound(adaptive_coverage(inst.problem), _log_size(inst),
                                             p["eps"], delta=p["delta"], rho=p["rho"], constant=p["constant"])
     return {"n": n, "stop_level": mu, "E[m] (exact, n E_x E[N_mu])": n * draws, "E[m] bound (Thm D.1)": bound,
             "P[err_delta <= eps] >=": 1 - p["rho"]}
@@ -238,9 +274,9 @@ def _d1_sample(inst: Instance, key, num_seeds: int, confidence: float) -> Conclu
     p = inst.params
     n, mu = _d1_prescription(inst)
     if n == 0:
-        return Conclusion(False, float("nan"), 1 - p["rho"], "no prescription: the class is infinite")
+        return _no_prescription(inst, ": the class is infinite")
     _within_budget("Thm D.1", "n", n)
-    cls = _d1_class(inst, mu)
+    cls = _ADAPTIVE.fitted(inst, mu)
 
     err = _run_seeds(lambda k: adaptive_sft_sharpening(k, inst.problem, cls, n=n, stop_level=mu, delta=p["delta"],
                                                        return_policy=False).error, key, num_seeds)
@@ -261,7 +297,7 @@ THM_D1 = Theorem(
     defaults={"model_class": None, "eps": 0.1, "delta": 0.1, "rho": 0.1, "constant": 1.0, "adaptive_closed": True},
     promise_fn=_d1_promise,
     conclusion_fn=lambda inst: _needs_sampling("Thm D.1"),
-    validate_fn=_validate_d1,
+    validate_fn=_validate_sft,
     sample_fn=_d1_sample,
 )
 
@@ -287,11 +323,25 @@ def _validate_42(problem, params):
         params["beta"] = v.check_positive("beta", params["beta"])
 
 
+@per_instance
+def _measured_margin(inst: Instance) -> float:
+    """γ_margin of π_base, measured."""
+    return margin(inst.problem)
+
+
 def _42_margin(inst: Instance) -> float:
+    """The margin the prescription uses: the ``margin`` parameter, or the measured one."""
     m = inst.params["margin"]
-    return margin(inst.problem) if m is None else m
+    return _measured_margin(inst) if m is None else m
 
 
+@per_instance
+def _42_members(inst: Instance) -> np.ndarray:
+    """``[K, X, Y]`` member probabilities of the instance's (finite) class."""
+    return _members(inst.params["model_class"])
+
+
+@per_instance
 def _42_beta(inst: Instance) -> float:
     p = inst.params
     if p["beta"] is not None:
@@ -300,11 +350,12 @@ def _42_beta(inst: Instance) -> float:
     return bounds.rlhf_beta(gm, eps=p["eps"], delta=p["delta"]) if gm > 0 else 0.0
 
 
+@per_instance
 def _42_coefficients(inst: Instance) -> tuple[float, float]:
     """``(max_π C_π, max_π C_{π_base/π;β})`` over the class's members (Eq 9), exactly."""
     beta = _42_beta(inst)
     base = _tabular_probs(inst.problem)[None]
-    pi = _members(inst.params["model_class"])
+    pi = _42_members(inst)
     mu = np.asarray(inst.problem.prompt_probs, np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         c_pi = np.where(pi > 0, pi**2 / base, 0.0).sum(axis=2) @ mu
@@ -318,14 +369,14 @@ def _42_realizable(inst: Instance) -> AssumptionResult:
     if beta <= 0:
         return AssumptionResult("realizable", False, None, None, "no β: the margin is 0")
     target = np.exp(np.asarray(kl_regularized_optimum(inst.problem, beta).log_probs, np.float64))
-    gap = np.abs(_members(inst.params["model_class"]) - target[None]).max(axis=2)[:, _support(inst.problem)]
+    gap = np.abs(_42_members(inst) - target[None]).max(axis=2)[:, _support(inst.problem)]
     ok = float(gap.max(axis=1).min()) <= 1e-9  # the comparison of classes.is_realizable
     distance = _closest_tv(inst.params["model_class"], target, _support(inst.problem))
     return AssumptionResult("realizable", ok, distance, 0.0, f"π*_β ∈ Π at β = {beta:.4g}{_tv_detail(distance)}")
 
 
 def _42_margin_check(inst: Instance) -> AssumptionResult:
-    measured = margin(inst.problem)
+    measured = _measured_margin(inst)
     claimed = inst.params["margin"]
     if claimed is None:
         return AssumptionResult("margin", measured > 0, measured, 0.0,
@@ -341,11 +392,13 @@ def _42_concentrability(inst: Instance) -> AssumptionResult:
                             "max over members of C_π and of C_(π_base/π;β) (Eq 9), exactly; finite is required")
 
 
+@per_instance
 def _42_prescription(inst: Instance) -> tuple[int, float]:
+    """Thm 4.2's ``(n, β)``: ``n = 0`` when the margin is 0 or a coefficient is unbounded."""
     p = inst.params
     gm, beta = _42_margin(inst), _42_beta(inst)
     c_pi, c_loss = _42_coefficients(inst)
-    log_size = float(p["model_class"].log_size)
+    log_size = _log_size(inst)
     if not (gm > 0 and beta > 0 and math.isfinite(c_pi) and math.isfinite(c_loss)):
         return 0, beta
     m = bounds.rlhf_upper_bound(max(c_pi, 1.0), max(c_loss, 1.0), log_size, p["eps"], margin=gm, delta=p["delta"],
@@ -364,7 +417,7 @@ def _42_sample(inst: Instance, key, num_seeds: int, confidence: float) -> Conclu
     p = inst.params
     n, beta = _42_prescription(inst)
     if n == 0:
-        return Conclusion(False, float("nan"), 1 - p["rho"], "no prescription (margin 0 or unbounded coefficients)")
+        return _no_prescription(inst, " (margin 0 or unbounded coefficients)")
     _within_budget("Thm 4.2", "n", n)
     cls = p["model_class"]
 
@@ -413,7 +466,9 @@ def _validate_43(problem, params):
         params["alpha"] = v.check_at_least("alpha", params["alpha"], 0.0)
 
 
+@per_instance
 def _43_beta(inst: Instance) -> float:
+    """Thm J.2's β = γ_margin/(2 log(2|Y|/δ)); 0 when the margin is 0."""
     gm = _42_margin(inst)
     return bounds.xpo_beta(gm, inst.problem.num_responses, delta=inst.params["delta"]) if gm > 0 else 0.0
 
@@ -444,12 +499,19 @@ def _43_realizable(inst: Instance) -> AssumptionResult:
                             "(least squares) with ‖θ‖ ≤ B")
 
 
+@per_instance
+def _43_r_max(inst: Instance) -> float:
+    """R_max of π_base (Assumption 4.5)."""
+    return r_max(inst.problem)
+
+
 def _43_bounded(inst: Instance) -> AssumptionResult:
-    r = r_max(inst.problem)
+    r = _43_r_max(inst)
     return AssumptionResult("bounded_log_probs", math.isfinite(r), r, None,
                             "R_max = max log(1/π_base(y|x)) over the support (Assumption 4.5); finite is required")
 
 
+@per_instance
 def _43_T(inst: Instance) -> int:
     """The rounds T with 2T >= Thm J.3's m(T) (a fixed point: SEC = d log(T + 1) grows with T)."""
     p = inst.params
@@ -459,9 +521,10 @@ def _43_T(inst: Instance) -> int:
     if not gm > 0:
         return 0
     cls = inst.params["model_class"]
+    r = _43_r_max(inst)
     T = 1
     for _ in range(100):
-        m = bounds.xpo_linear_upper_bound(cls.dim, cls.radius, r_max(inst.problem), inst.problem.num_responses,
+        m = bounds.xpo_linear_upper_bound(cls.dim, cls.radius, r, inst.problem.num_responses,
                                           p["eps"], T=T, margin=gm, delta=p["delta"], rho=p["rho"],
                                           constant=p["constant"])
         need = max(1, math.ceil(m / 2))
@@ -471,21 +534,24 @@ def _43_T(inst: Instance) -> int:
     return T
 
 
-def _43_alpha(inst: Instance, T: int, beta: float) -> float:
+@per_instance
+def _43_alpha(inst: Instance) -> float:
+    """Thm J.1's α at the prescribed T and β (both positive)."""
     p = inst.params
     if p["alpha"] is not None:
         return p["alpha"]
+    T, beta = _43_T(inst), _43_beta(inst)
     cls = p["model_class"]
     sec = cls.dim * math.log(T + 1)
     eps_disc = bounds.xpo_eps_disc(p["eps"], delta=p["delta"], sec=sec, T=T)
-    return bounds.xpo_alpha(beta, r_max=r_max(inst.problem), v_max=2 * beta * cls.radius,
+    return bounds.xpo_alpha(beta, r_max=_43_r_max(inst), v_max=2 * beta * cls.radius,
                             log_covering=cls.log_covering_number(eps_disc), sec=sec, T=T, rho=p["rho"])
 
 
 def _43_promise(inst: Instance) -> dict:
     beta = _43_beta(inst)
     T = _43_T(inst)
-    alpha = _43_alpha(inst, T, beta) if T and beta > 0 else float("nan")
+    alpha = _43_alpha(inst) if T and beta > 0 else float("nan")
     return {"T": T, "m = 2T": 2 * T, "beta": beta, "alpha (Alg 1)": alpha,
             "P[err_delta <= eps] >=": 1 - inst.params["rho"]}
 
@@ -494,9 +560,9 @@ def _43_sample(inst: Instance, key, num_seeds: int, confidence: float) -> Conclu
     p = inst.params
     beta, T = _43_beta(inst), _43_T(inst)
     if not (T and beta > 0):
-        return Conclusion(False, float("nan"), 1 - p["rho"], "no prescription: the margin is 0")
+        return _no_prescription(inst, ": the margin is 0")
     _within_budget("Thm 4.3", "T", T)
-    alpha = _43_alpha(inst, T, beta)
+    alpha = _43_alpha(inst)
     cls = p["model_class"]
     theta0 = base_projection(inst.problem, cls)  # Alg 1's π^(1) = π_base, projected on the class once
 
@@ -548,7 +614,9 @@ def _validate_31(problem, params):
     params["coverage_constant"] = v.check_positive("coverage_constant", params["coverage_constant"])
 
 
+@per_instance
 def _31_candidates(inst: Instance):
+    """The product class's candidate probabilities ``[X, K, Y]`` and validity ``[X, K]``."""
     cls = inst.params["model_class"]
     return np.exp(np.asarray(cls.log_probs, np.float64)), np.asarray(cls.valid)  # [X, K, Y], [X, K]
 
@@ -580,15 +648,17 @@ def _31_coverage_check(inst: Instance) -> AssumptionResult:
                             "(the construction's ≲)")
 
 
+@per_instance
 def _31_budget(inst: Instance) -> int:
+    """The lower bound's budget m (at least 1)."""
     p = inst.params
-    log_size = float(p["model_class"].log_size)
+    log_size = _log_size(inst)
     return max(1, math.floor(bounds.sft_lower_bound(p["C"], log_size, p["eps"], p=p["p"], constant=p["constant"])))
 
 
 def _31_promise(inst: Instance) -> dict:
     p = inst.params
-    log_size = float(p["model_class"].log_size)
+    log_size = _log_size(inst)
     adaptive = bounds.sft_lower_bound(p["C"], log_size, p["eps"], p=p["p"], adaptive=True, constant=p["constant"])
     return {"m needed by any algorithm >=": _31_budget(inst), "E[m] needed with adaptive sampling >=": adaptive,
             "log|Pi|": log_size, "below it, P[err <= eps] <": 1 - p["rho"]}

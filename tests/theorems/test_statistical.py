@@ -13,17 +13,11 @@ import numpy as np
 import pytest
 
 import sharpsim as ss
-from sharpsim import bounds, classes, problems, theorems
+from sharpsim import bounds, classes, theorems
 
 
-@pytest.fixture(scope="module")
-def instance():
-    pr = problems.with_coverage(jax.random.key(0), 4, 6, 2.0, heterogeneity=1.0, margin=0.2)
-    return pr, classes.decoy_product_class(jax.random.key(1), pr, 2)
-
-
-def test_thm41_report_and_promise(instance):
-    pr, cls = instance
+def test_thm41_report_and_promise(decoys):
+    pr, cls = decoys
     thm = theorems.get("Thm 4.1")
     rep = thm.check(pr, model_class=cls, eps=0.25, delta=0.2, rho=0.2)
     assert rep.holds and [r["name"] for r in rep.rows] == ["finite_class", "realizable"]
@@ -42,11 +36,11 @@ def test_thm41_report_and_promise(instance):
         thm.check(pr, model_class="tabular")
 
 
-def test_thm41_verify_at_the_prescription(instance):
+def test_thm41_verify_at_the_prescription(decoys):
     # 200 runs at the constant-1 prescription: the Clopper–Pearson interval reaches 1 − ρ = 0.8
     # (measured rate 1.0 here); the interval is an exact 95 % one, so a true rate >= 0.8 is
     # refuted with probability at most 2.5 %, and the measured rate is far above 0.8
-    pr, cls = instance
+    pr, cls = decoys
     v = theorems.get("Thm 4.1").verify(pr, key=jax.random.key(3), num_seeds=200, model_class=cls, eps=0.25,
                                        delta=0.2, rho=0.2)
     assert not v.exact and v.report.holds and v.holds
@@ -62,12 +56,12 @@ def test_clopper_pearson_by_hand():
     assert np.isclose(sum(theorems.clopper_pearson(5, 10)), 1.0)
 
 
-def test_thm41_without_realizability_is_refuted(instance):
+def test_thm41_without_realizability_is_refuted(decoys):
     # The class as given (bon_closed=False) holds the base row and decoys, not the BoN_N law: every
     # candidate puts at most max_y π_base(y|x) < 1 − δ = 0.8 on y* (asserted below), so every prompt
     # fails, every run has error 1 > ε, and the Clopper–Pearson interval of 0/100 ([0, 0.036]) lies
     # below 1 − ρ = 0.8. Deterministic given the construction: no run can succeed.
-    pr, cls = instance
+    pr, cls = decoys
     assert float(np.max(np.asarray(pr.base.probs))) < 0.8  # π_base(y*|x) < 1 − δ on every prompt
     v = theorems.get("Thm 4.1").verify(pr, key=jax.random.key(4), num_seeds=100, model_class=cls, eps=0.25,
                                        delta=0.2, rho=0.2, bon_closed=False)

@@ -19,12 +19,6 @@ from sharpsim import bounds, classes, problems, testing, theorems
 
 
 # ------------------------------------------------------------------------------ Thm D.1
-@pytest.fixture(scope="module")
-def decoys():
-    pr = problems.with_coverage(jax.random.key(0), 4, 6, 2.0, heterogeneity=1.0, margin=0.2)
-    return pr, classes.decoy_product_class(jax.random.key(1), pr, 2)
-
-
 def test_thm_d1_report_and_promise(decoys):
     pr, cls = decoys
     thm = theorems.get("Thm D.1")
