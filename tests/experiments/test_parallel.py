@@ -285,8 +285,6 @@ import sharpsim.figures as F
 F.generate(sys.argv[2:], out=sys.argv[1], mode="testing", progress=False, log=lambda s: None, jobs=1)
 """
 
-#: A figure whose seeds go through map_seeds and whose trial calls no LAPACK (the default suite runs it).
-CHEAP_FIGURES = ("sft_coverage",)
 #: Figures whose trials call a batched LAPACK routine (``eigh``): on one process at most
 #: ``cpu_concurrent_devices()`` of their host devices may compute at once (see that function).
 LAPACK_FIGURES = ("rlhf_beta", "separation", "exploration", "xpo_dimension")
@@ -296,14 +294,6 @@ def _csvs(tmp_path: Path, tag: str, names, env) -> dict:
     out = tmp_path / tag
     _run(_FIGURES, env, out, *names)
     return {n: (out / f"{n}.csv").read_text() for n in names}
-
-
-def test_cheap_figure_rows_do_not_depend_on_the_device_count(tmp_path):
-    # the default 8 shards of the 16 testing seeds: the four devices compute four shards at once
-    one = _csvs(tmp_path, "one", CHEAP_FIGURES, _env(1))
-    four = _csvs(tmp_path, "four", CHEAP_FIGURES, _env(4))
-    assert all(len(text.splitlines()) > 10 for text in one.values())
-    assert one == four
 
 
 def _figure_names():
