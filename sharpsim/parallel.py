@@ -333,8 +333,9 @@ def _budget_chunk(fn, device, impl, signature, key_data, args: tuple, budget: in
 
     The footprint is read off XLA's memory analysis of the one-device program for ``chunk`` seeds
     (arguments, outputs, temporaries); the arguments count once, the rest in proportion to the
-    seeds. That program is the one that runs whenever it fits, so this costs no extra compilation
-    then. The answer is cached per function, signature, chunk and budget.
+    seeds. On one device that program is the one that runs whenever it fits, so this costs no
+    extra compilation then (several devices run their own sharded program). The answer is cached
+    per function, signature, chunk and budget.
     """
 
     def make():
