@@ -317,7 +317,7 @@ def main(argv=None) -> int:
     previous = records.read_json(out_root / "run_config.json") or {}
     config = {"argv": list(sys.argv[1:] if argv is None else argv), "settings": settings,
               "tasks": args.task_settings, "environment": environment(args.device),
-              "started_at": previous.get("started_at", now), "sessions": [*previous.get("sessions", []), now]}
+              "started_at": previous.get("started_at", now), "invocations": [*previous.get("invocations", []), now]}
     records.write_json(out_root / "run_config.json", config)
     items = plan(args)
     for i, item in enumerate(items, 1):

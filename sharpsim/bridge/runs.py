@@ -172,7 +172,7 @@ class RunDir:
             "model_fingerprint": fingerprint,
             "versions": versions(),
             "started_at": previous["started_at"] if previous else now,
-            "sessions": [*(previous.get("sessions", []) if previous else []), now],
+            "invocations": [*(previous.get("invocations", []) if previous else []), now],
             "finished": False,
             "seconds": previous.get("seconds", 0.0) if previous else 0.0,
         }
@@ -296,7 +296,7 @@ class RunDir:
         return records.write_json(path, obj)
 
     def finish(self, summary: dict) -> Path:
-        """Write ``out/summary.json`` and mark the manifest finished with the total seconds of all invocations (the ``sessions`` list of the manifest)."""
+        """Write ``out/summary.json`` and mark the manifest finished with the total seconds of all invocations (the ``invocations`` list of the manifest)."""
         path = self.write_json("summary", summary)
         self.manifest["finished"] = True
         self.manifest["finished_at"] = records.utc_now()

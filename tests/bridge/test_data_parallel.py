@@ -158,6 +158,6 @@ def test_two_gloo_processes_draw_and_train_what_one_process_does(model_dir, tmp_
     assert diff <= ADAPTER_ATOL
     assert max(float(w.abs().max()) for w in w1.values()) > 1e-3  # the adapter was trained
     manifest = json.loads((runs / "sft" / "manifest.json").read_text())
-    assert len(manifest["sessions"]) == 2 and manifest["finished"]
+    assert len(manifest["invocations"]) == 2 and manifest["finished"]
     summary = json.loads((runs / "sft" / "summary.json").read_text())
     assert summary["placement"] == {"world_size": 2, "tensor_parallel": 1, "device_map": None}

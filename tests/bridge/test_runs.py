@@ -51,7 +51,7 @@ def test_resume_keeps_rows_and_done_ids(tmp_path):
     assert again.read("greedy") == [{"example_id": "a/0", "x": 1}, {"example_id": "a/1", "x": 2}]
     again.append("greedy", [{"example_id": "a/2", "x": 3}])
     assert [r["x"] for r in RunDir(tmp_path / "run", command="bon", config={"N": 4}).read("greedy")] == [1, 2, 3]
-    assert len(json.loads((tmp_path / "run" / "manifest.json").read_text())["sessions"]) == 3
+    assert len(json.loads((tmp_path / "run" / "manifest.json").read_text())["invocations"]) == 3
 
 
 def test_config_mismatch_names_the_keys(tmp_path):

@@ -65,7 +65,7 @@ def test_cli_bon_then_sft_pipeline_and_resume(model_dir, tmp_path):
     # resume: the same command again reuses samples.jsonl (nothing appended), a second invocation recorded
     assert _cli(*sft) == 0
     assert len((out / "samples.jsonl").read_text().splitlines()) == 3
-    assert len(json.loads((out / "manifest.json").read_text())["sessions"]) == 2
+    assert len(json.loads((out / "manifest.json").read_text())["invocations"]) == 2
 
 
 def test_cli_rlhf_and_xpo_write_their_tables(model_dir, tmp_path):
