@@ -13,13 +13,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import logsumexp
+from scipy.special import logsumexp as scipy_logsumexp
 
 from sharpsim import _validation as v
 from sharpsim.coefficients import as_policy
 from sharpsim.problems import Problem
 from sharpsim.problems.core import correct_set
 
-__all__ = ["accuracy", "argmax_correct", "correct_mass", "log_miss_mass", "pass_at_k"]
+__all__ = ["accuracy", "argmax_correct", "correct_mass", "crossover_k", "log_miss_at", "log_miss_mass", "pass_at_k"]
 
 
 def _check_problem(problem) -> None:
@@ -126,3 +127,40 @@ def argmax_correct(problem: Problem, policy=None) -> jax.Array:
     _check_problem(problem)
     pi = problem.tabular().base if policy is None else as_policy(problem, policy)
     return jnp.any(pi.argmax_set(0.0) & correct_set(problem), axis=-1)
+
+
+def log_miss_at(log_weights, log_miss, ks) -> np.ndarray:
+    """``log(1 − pass@k)`` at every ``k`` of ``ks`` for ``1 − pass@k = Σ_i w_i exp(k · log_miss_i)``.
+
+    The components ``i`` are prompts (``w_i = μ(x)``, ``log_miss_i = log(1 − π(C(x)|x))``, as
+    :func:`log_miss_mass` gives them), or prompts of several policies averaged with their weights
+    divided among them. Computed in log space with NumPy (no ``k`` is too large).
+
+    Args:
+      log_weights: ``[I]`` the log weights (``-inf`` for a weight 0).
+      log_miss: ``[I]`` the log miss probabilities (``-inf`` where the policy is always right).
+      ks: ``[K]`` the k values.
+
+    Returns:
+      ``[K]`` ``log(1 − pass@k)`` (``-inf`` where the policy is always right).
+    """
+    log_weights, log_miss = np.asarray(log_weights, np.float64), np.asarray(log_miss, np.float64)
+    with np.errstate(invalid="ignore"):
+        terms = log_weights[None, :] + np.asarray(ks)[:, None].astype(np.float64) * log_miss[None, :]
+    terms = np.where(np.isnan(terms), -np.inf, terms)
+    return scipy_logsumexp(terms, axis=1)
+
+
+def crossover_k(base: tuple, other: tuple, k_max: int) -> int:
+    """The smallest integer ``k`` in ``[1, k_max]`` with ``pass@k(base) > pass@k(other)``; 0 if none.
+
+    Args:
+      base, other: ``(log weights, log miss)`` of two policies (see :func:`log_miss_at`).
+      k_max: the largest k searched.
+
+    Returns:
+      ``k*``, or 0 when the base never wins up to ``k_max``.
+    """
+    ks = np.arange(1, k_max + 1)
+    hit = np.flatnonzero(log_miss_at(*base, ks) < log_miss_at(*other, ks))
+    return int(ks[hit[0]]) if hit.size else 0

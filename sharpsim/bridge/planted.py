@@ -184,8 +184,9 @@ def exact_crossover(base_probs, other_probs, *, k_max: int = 1 << 16) -> dict:
     """The exact pass@k crossover of two answer laws on the same prompts (column 0 correct).
 
     With ``p_x`` the renormalised mass on the correct answer of prompt ``x`` (prompts weighted
-    equally), ``1 − pass@k = mean_x (1 − p_x)^k``; both sides are compared in log space,
-    ``log mean_x exp(k · log(1 − p_x))``, for every integer ``k`` in ``1..k_max``, and
+    equally), ``1 − pass@k = mean_x (1 − p_x)^k``; both sides are compared in log space
+    (:func:`sharpsim.metrics.crossover_k`, as the core's figure does) for every integer ``k`` in
+    ``1..k_max``, and
     ``k* = min{k : pass@k(base) > pass@k(other)}`` (the core's ``passk_crossover`` definition,
     ``theory/passk_crossover.md``). When ``p_x^other >= p_x^base`` on every prompt the base never
     wins at any k (term by term); ``dominated`` records that.
@@ -215,19 +216,13 @@ def exact_crossover(base_probs, other_probs, *, k_max: int = 1 << 16) -> dict:
         laws.append(probs / probs.sum(axis=1, keepdims=True))
     if laws[0].shape != laws[1].shape:
         raise ValueError(f"base_probs and other_probs must have one shape, got {laws[0].shape} and {laws[1].shape}")
-    ks = np.arange(1, k_max + 1, dtype=np.float64)
-    log_miss = []
-    for law in laws:
-        with np.errstate(divide="ignore"):
-            lm = np.log1p(-np.minimum(law[:, 0], 1.0))  # -inf where the law is always right
-        terms = ks[:, None] * lm[None, :]  # [k_max, K]
-        top = terms.max(axis=1, keepdims=True)
-        safe = np.where(np.isfinite(top), top, 0.0)
-        log_miss.append(np.where(np.isfinite(top[:, 0]),
-                                 safe[:, 0] + np.log(np.mean(np.exp(terms - safe), axis=1)), -np.inf))
-    hit = np.flatnonzero(log_miss[0] < log_miss[1])
-    return {"k_star": int(hit[0]) + 1 if hit.size else None, "k_max": k_max,
-            "dominated": bool(np.all(laws[1][:, 0] >= laws[0][:, 0]))}
+    from sharpsim.metrics import crossover_k
+
+    log_w = np.full(laws[0].shape[0], -np.log(laws[0].shape[0]))  # prompts weighted equally
+    with np.errstate(divide="ignore"):  # -inf where a law is always right
+        parts = [(log_w, np.log1p(-np.minimum(law[:, 0], 1.0))) for law in laws]
+    k_star = crossover_k(*parts, k_max)
+    return {"k_star": k_star or None, "k_max": k_max, "dominated": bool(np.all(laws[1][:, 0] >= laws[0][:, 0]))}
 
 
 def with_outside_mass(probs) -> np.ndarray:

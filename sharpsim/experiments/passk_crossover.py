@@ -22,7 +22,6 @@ import functools
 import jax
 import matplotlib.pyplot as plt
 import numpy as np
-from scipy.special import logsumexp
 
 from sharpsim import bon_law, classes, kl_regularized_optimum, metrics, problems
 from sharpsim.algorithms import sft_sharpening
@@ -142,30 +141,6 @@ def _components(config: Config, problem, method: str, value: float) -> tuple[np.
     return log_w, log_miss
 
 
-def _log_miss_at(log_w: np.ndarray, log_miss: np.ndarray, ks: np.ndarray) -> np.ndarray:
-    """``log(1 − pass@k)`` for every k (``-inf`` where the policy is always right)."""
-    with np.errstate(invalid="ignore"):
-        terms = log_w[None, :] + ks[:, None].astype(np.float64) * log_miss[None, :]
-    terms = np.where(np.isnan(terms), -np.inf, terms)
-    return logsumexp(terms, axis=1)
-
-
-def crossover(base: tuple, other: tuple, k_max: int) -> int:
-    """The smallest integer ``k`` in ``[1, k_max]`` with ``pass@k(base) > pass@k(other)``; 0 if none.
-
-    Args:
-      base, other: ``(log weights, log miss)`` of two policies (see the module docstring).
-      k_max: the largest k searched.
-
-    Returns:
-      ``k*``, or 0 when the base never wins up to ``k_max``.
-    """
-    ks = np.arange(1, k_max + 1)
-    diff = _log_miss_at(*base, ks) < _log_miss_at(*other, ks)
-    hit = np.flatnonzero(diff)
-    return int(ks[hit[0]]) if hit.size else 0
-
-
 def run_cell(config: Config, cell: dict) -> list[dict]:
     """Panel (a): pass@k of the method at every k of ``config.ks``; panels (b), (c): the crossover.
 
@@ -177,13 +152,13 @@ def run_cell(config: Config, cell: dict) -> list[dict]:
     problem = _problem(config, cell["coverage"])
     base = _components(config, problem, "base", 0.0)
     comp = _components(config, problem, cell["method"], cell["value"])
-    k_star = 0 if cell["method"] == "base" else crossover(base, comp, config.k_max)
+    k_star = 0 if cell["method"] == "base" else metrics.crossover_k(base, comp, config.k_max)
     if cell["panel"] == "curves":
         ks = np.asarray(config.ks)
     else:
         ks = np.asarray([k_star if k_star else config.k_max])
-    pb = -np.expm1(_log_miss_at(*base, ks))
-    pm = -np.expm1(_log_miss_at(*comp, ks))
+    pb = -np.expm1(metrics.log_miss_at(*base, ks))
+    pm = -np.expm1(metrics.log_miss_at(*comp, ks))
     return [{"k": int(k), "pass_base": float(a), "pass_method": float(b), "k_star": k_star, "crossed": k_star > 0}
             for k, a, b in zip(ks, pb, pm)]
 
