@@ -160,7 +160,16 @@ def crossover_k(base: tuple, other: tuple, k_max: int) -> int:
 
     Returns:
       ``k*``, or 0 when the base never wins up to ``k_max``.
+
+    Raises:
+      ValueError: if ``k_max`` is not a positive integer, or ``base`` or ``other`` is not a pair of
+        1-D arrays of one length.
     """
+    k_max = v.check_positive_int("k_max", k_max)
+    for name, pair in (("base", base), ("other", other)):
+        if not (isinstance(pair, tuple) and len(pair) == 2 and np.ndim(pair[0]) == 1
+                and np.shape(pair[0]) == np.shape(pair[1])):
+            raise ValueError(f"`{name}` must be a pair (log weights, log miss) of 1-D arrays of one length")
     ks = np.arange(1, k_max + 1)
     hit = np.flatnonzero(log_miss_at(*base, ks) < log_miss_at(*other, ks))
     return int(ks[hit[0]]) if hit.size else 0

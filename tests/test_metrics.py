@@ -87,3 +87,17 @@ def test_metrics_trace_under_jit():
     got = jax.jit(lambda p, pol, k: (ss.accuracy(p, pol), ss.pass_at_k(p, pol, k)))(pr, pr.base, np.array([1.0, 3.0]))
     assert float(got[0]) == pytest.approx(ss.accuracy(pr, pr.base), rel=1e-14)
     np.testing.assert_allclose(np.asarray(got[1]), np.asarray(ss.pass_at_k(pr, pr.base, [1, 3])), rtol=1e-14)
+
+
+def test_crossover_k_by_hand_and_bad_input():
+    # two equally weighted prompts; base: right with 0.5 on both; other: always right on one, never on the other
+    half = np.log(0.5)
+    base = (np.array([half, half]), np.array([half, half]))  # 1 - pass@k = 0.5^k
+    other = (np.array([half, half]), np.array([-np.inf, 0.0]))  # 1 - pass@k = 0.5 for every k
+    assert metrics.crossover_k(base, other, 10) == 2  # 0.25 < 0.5 first at k = 2 (k = 1: a tie)
+    assert metrics.crossover_k(other, base, 10) == 0
+    np.testing.assert_allclose(np.exp(metrics.log_miss_at(*base, np.array([1, 3]))), [0.5, 0.125])
+    with pytest.raises(ValueError, match="k_max"):
+        metrics.crossover_k(base, other, 0)
+    with pytest.raises(ValueError, match="`other` must be a pair"):
+        metrics.crossover_k(base, (np.zeros(2), np.zeros(3)), 5)
